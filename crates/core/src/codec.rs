@@ -1,0 +1,77 @@
+//! The one Herald codec: postcard for the wire and for durable storage, JSON for people.
+//!
+//! Every driver marshals messages through these functions, so a message's size in the simulator is
+//! its size on a real socket.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// Why bytes did not decode.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// The bytes end before the value does.
+    #[error("incomplete: the input ends inside a value")]
+    Incomplete,
+    /// The bytes are not a valid encoding of the expected type.
+    #[error("invalid: {0}")]
+    Invalid(String),
+    /// A value decoded but bytes were left over.
+    #[error("invalid: {0} trailing bytes after the value")]
+    Trailing(usize),
+}
+
+/// Marshals `value` to bytes.
+pub fn encode<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
+    postcard::to_allocvec(value).expect("serialising to a Vec cannot fail for Herald messages")
+}
+
+/// Marshals `value`, appending to `out` (no allocation when `out` has room).
+pub fn encode_into<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) {
+    let taken = std::mem::take(out);
+    *out = postcard::to_extend(value, taken).expect("serialising to a Vec cannot fail for Herald messages");
+}
+
+/// Unmarshals exactly one value from `bytes`.
+pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
+    match postcard::take_from_bytes::<T>(bytes) {
+        Ok((value, [])) => Ok(value),
+        Ok((_, rest)) => Err(DecodeError::Trailing(rest.len())),
+        Err(postcard::Error::DeserializeUnexpectedEnd) => Err(DecodeError::Incomplete),
+        Err(e) => Err(DecodeError::Invalid(e.to_string())),
+    }
+}
+
+/// A human-readable rendering of `value` (compact JSON).
+pub fn to_json<T: Serialize + ?Sized>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).unwrap_or_else(|e| serde_json::Value::String(format!("<unrenderable: {e}>")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Serialize, Deserialize, Debug, PartialEq)]
+    enum Msg {
+        Ping { seq: u64 },
+        Text(String),
+    }
+
+    #[test]
+    fn round_trip_and_errors() {
+        let m = Msg::Ping { seq: 300 };
+        let bytes = encode(&m);
+        assert_eq!(bytes.len(), 3, "postcard varints keep small messages small");
+        assert_eq!(decode::<Msg>(&bytes).unwrap(), m);
+        let mut out = vec![9];
+        encode_into(&Msg::Text("hi".into()), &mut out);
+        assert_eq!(decode::<Msg>(&out[1..]).unwrap(), Msg::Text("hi".into()));
+        assert_eq!(decode::<Msg>(&bytes[..1]), Err(DecodeError::Incomplete));
+        assert!(matches!(decode::<Msg>(&[7]), Err(DecodeError::Invalid(_))));
+        let mut long = bytes.clone();
+        long.push(0);
+        assert_eq!(decode::<Msg>(&long), Err(DecodeError::Trailing(1)));
+        assert_eq!(to_json(&m), serde_json::json!({"Ping": {"seq": 300}}));
+    }
+}
