@@ -32,6 +32,11 @@ pub fn encode_into<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) {
     *out = postcard::to_extend(value, taken).expect("serialising to a Vec cannot fail for Herald messages");
 }
 
+/// Marshals `value` into any byte sink, such as a small inline buffer.
+pub fn encode_extend<T: Serialize + ?Sized, E: Extend<u8>>(value: &T, sink: E) -> E {
+    postcard::to_extend(value, sink).expect("serialising to a growable buffer cannot fail for Herald messages")
+}
+
 /// Unmarshals exactly one value from `bytes`.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
     match postcard::take_from_bytes::<T>(bytes) {
