@@ -47,7 +47,11 @@ pub const SOURCE: NodeId = NodeId(0);
 impl BroadcastDemo {
     /// A node; only node 0 sends, `count` notes one `interval` apart.
     pub fn new(count: u32, interval: Duration) -> Self {
-        Self { count, interval, next: 0 }
+        Self {
+            count,
+            interval,
+            next: 0,
+        }
     }
 }
 
@@ -63,7 +67,10 @@ impl Node for BroadcastDemo {
     }
 
     fn on_message(&mut self, from: NodeId, note: Note, ctx: &mut Context<'_, Self>) {
-        ctx.output(Heard { from, seq: note.seq });
+        ctx.output(Heard {
+            from,
+            seq: note.seq,
+        });
     }
 
     fn on_timer(&mut self, _: Tick, ctx: &mut Context<'_, Self>) {
@@ -88,20 +95,37 @@ pub struct Tally {
     pub missing: u64,
 }
 
-/// Tallies observations for a run with `nodes` nodes and `count` notes.
-pub fn tally<'a>(nodes: usize, count: u32, observations: impl IntoIterator<Item = (NodeId, &'a Heard)>) -> Tally {
-    let mut got = vec![vec![0u32; count as usize]; nodes];
+/// Tallies the observations of the (correct) `receivers` for a run of `count` notes; the source is
+/// not a receiver.
+pub fn tally<'a>(
+    receivers: &[NodeId],
+    count: u32,
+    observations: impl IntoIterator<Item = (NodeId, &'a Heard)>,
+) -> Tally {
+    let receivers: Vec<NodeId> = receivers.iter().copied().filter(|&r| r != SOURCE).collect();
+    let slots = receivers.iter().map(|r| r.index() + 1).max().unwrap_or(0);
+    let mut got: Vec<Option<Vec<u32>>> = vec![None; slots];
+    for r in &receivers {
+        got[r.index()] = Some(vec![0; count as usize]);
+    }
     let mut t = Tally::default();
     for (node, heard) in observations {
-        match got.get_mut(node.index()).and_then(|g| g.get_mut(heard.seq as usize)) {
+        let Some(Some(mine)) = got.get_mut(node.index()) else {
+            continue;
+        };
+        match mine.get_mut(heard.seq as usize) {
             Some(n) if heard.from == SOURCE => {
                 *n += 1;
-                if *n == 1 { t.unique += 1 } else { t.repeated += 1 }
+                if *n == 1 {
+                    t.unique += 1
+                } else {
+                    t.repeated += 1
+                }
             }
             _ => t.bogus += 1,
         }
     }
-    t.missing = (nodes.saturating_sub(1) as u64) * u64::from(count) - t.unique;
+    t.missing = receivers.len() as u64 * u64::from(count) - t.unique;
     t
 }
 
@@ -111,9 +135,50 @@ mod tests {
 
     #[test]
     fn tally_separates_duplicates_forgeries_and_gaps() {
-        let h = |from, seq| Heard { from: NodeId(from), seq };
-        let obs = [(1, h(0, 0)), (1, h(0, 0)), (1, h(2, 1)), (2, h(0, 9)), (2, h(0, 1))];
-        let t = tally(3, 2, obs.iter().map(|(n, h)| (NodeId(*n), h)));
-        assert_eq!(t, Tally { unique: 2, repeated: 1, bogus: 2, missing: 2 });
+        let h = |from, seq| Heard {
+            from: NodeId(from),
+            seq,
+        };
+        let obs = [
+            (1, h(0, 0)),
+            (1, h(0, 0)),
+            (1, h(2, 1)),
+            (2, h(0, 9)),
+            (2, h(0, 1)),
+        ];
+        let t = tally(
+            &[NodeId(0), NodeId(1), NodeId(2)],
+            2,
+            obs.iter().map(|(n, h)| (NodeId(*n), h)),
+        );
+        assert_eq!(
+            t,
+            Tally {
+                unique: 2,
+                repeated: 1,
+                bogus: 2,
+                missing: 2
+            }
+        );
+    }
+}
+
+/// A Byzantine strategy for the demo: each faulty node, whenever it hears a note, broadcasts a
+/// note with a number the source never used. The forgers share their counter (collusion).
+#[derive(Debug, Default)]
+pub struct Forger {
+    forged: u32,
+}
+
+impl herald_core::Strategy<BroadcastDemo> for Forger {
+    fn name(&self) -> &str {
+        "forger"
+    }
+    fn on_start(&mut self, _ctx: &mut Context<'_, BroadcastDemo>) {}
+    fn on_message(&mut self, _from: NodeId, _note: Note, ctx: &mut Context<'_, BroadcastDemo>) {
+        self.forged += 1;
+        ctx.broadcast(&Note {
+            seq: u32::MAX - self.forged,
+        });
     }
 }

@@ -31,7 +31,12 @@ pub struct PingPongConfig {
 
 impl Default for PingPongConfig {
     fn default() -> Self {
-        Self { in_flight: 1, pings_max: None, retransmit: Some(Duration::from_millis(50)), report: true }
+        Self {
+            in_flight: 1,
+            pings_max: None,
+            retransmit: Some(Duration::from_millis(50)),
+            report: true,
+        }
     }
 }
 
@@ -88,7 +93,11 @@ impl PingPong {
     /// A node of a cluster of `nodes` nodes.
     pub fn new(config: PingPongConfig, nodes: usize) -> Self {
         let tracking = config.retransmit.is_some() || config.report;
-        Self { config, peers: vec![PeerState::default(); nodes], tracking }
+        Self {
+            config,
+            peers: vec![PeerState::default(); nodes],
+            tracking,
+        }
     }
 
     /// Round trips completed with `peer`.
@@ -98,7 +107,11 @@ impl PingPong {
 
     fn send_ping(&mut self, peer: NodeId, ctx: &mut Context<'_, Self>) {
         let state = &mut self.peers[peer.index()];
-        if self.config.pings_max.is_some_and(|max| state.next_seq >= max) {
+        if self
+            .config
+            .pings_max
+            .is_some_and(|max| state.next_seq >= max)
+        {
             return;
         }
         let seq = state.next_seq;
@@ -131,12 +144,20 @@ impl Node for PingPong {
         match msg {
             Msg::Ping { seq } => ctx.send(from, Msg::Pong { seq }),
             Msg::Pong { seq } => {
-                let Some(state) = self.peers.get_mut(from.index()) else { return };
+                let Some(state) = self.peers.get_mut(from.index()) else {
+                    return;
+                };
                 if self.tracking {
                     // A duplicate or stray pong answers nothing.
-                    let Some(sent) = state.outstanding.remove(&seq) else { return };
+                    let Some(sent) = state.outstanding.remove(&seq) else {
+                        return;
+                    };
                     if self.config.report {
-                        ctx.output(RoundTrip { peer: from, seq, rtt_ns: (ctx.now() - sent).as_nanos() as u64 });
+                        ctx.output(RoundTrip {
+                            peer: from,
+                            seq,
+                            rtt_ns: (ctx.now() - sent).as_nanos() as u64,
+                        });
                     }
                 }
                 state.completed += 1;
@@ -146,7 +167,9 @@ impl Node for PingPong {
     }
 
     fn on_timer(&mut self, Timer::Retransmit(peer): Timer, ctx: &mut Context<'_, Self>) {
-        let Some(rto) = self.config.retransmit else { return };
+        let Some(rto) = self.config.retransmit else {
+            return;
+        };
         let now = ctx.now();
         let state = &mut self.peers[peer.index()];
         for (&seq, sent) in state.outstanding.iter_mut() {
@@ -168,11 +191,16 @@ impl Node for PingPong {
 
 /// The property ping-pong promises: every reported round trip answers a distinct ping that was
 /// sent (no round trip counted twice, none invented).
-pub fn check_round_trips<'a>(observations: impl IntoIterator<Item = (NodeId, &'a RoundTrip)>) -> Result<(), String> {
+pub fn check_round_trips<'a>(
+    observations: impl IntoIterator<Item = (NodeId, &'a RoundTrip)>,
+) -> Result<(), String> {
     let mut seen = std::collections::BTreeSet::new();
     for (node, rt) in observations {
         if !seen.insert((node, rt.peer, rt.seq)) {
-            return Err(format!("{node} counted the round trip of ping {} to {} twice", rt.seq, rt.peer));
+            return Err(format!(
+                "{node} counted the round trip of ping {} to {} twice",
+                rt.seq, rt.peer
+            ));
         }
     }
     Ok(())
@@ -188,7 +216,12 @@ mod tests {
         let peers = [NodeId(1)];
         let mut rng = Rng::new(0);
         let mut fx = Vec::new();
-        let config = PingPongConfig { in_flight: 2, pings_max: Some(3), retransmit: None, report: true };
+        let config = PingPongConfig {
+            in_flight: 2,
+            pings_max: Some(3),
+            retransmit: None,
+            report: true,
+        };
         let mut node = PingPong::new(config, 2);
         let mut ctx = Context::new(NodeId(0), &peers, Time::ZERO, &mut rng, &mut fx);
         node.on_start(&mut ctx);
@@ -196,23 +229,70 @@ mod tests {
         node.on_message(NodeId(1), Msg::Pong { seq: 0 }, &mut ctx);
         node.on_message(NodeId(1), Msg::Pong { seq: 0 }, &mut ctx);
         node.on_message(NodeId(1), Msg::Pong { seq: 1 }, &mut ctx);
-        let sends: Vec<_> = fx.iter().filter_map(|e| match e {
-            Effect::Send { msg, .. } => Some(*msg),
-            _ => None,
-        }).collect();
-        assert_eq!(sends, vec![
-            Msg::Ping { seq: 0 },
-            Msg::Ping { seq: 1 },
-            Msg::Pong { seq: 9 },
-            Msg::Ping { seq: 2 },
-        ], "the duplicate pong sends nothing; pings_max stops at 3");
+        let sends: Vec<_> = fx
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Send { msg, .. } => Some(*msg),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            sends,
+            vec![
+                Msg::Ping { seq: 0 },
+                Msg::Ping { seq: 1 },
+                Msg::Pong { seq: 9 },
+                Msg::Ping { seq: 2 },
+            ],
+            "the duplicate pong sends nothing; pings_max stops at 3"
+        );
         assert_eq!(node.completed(NodeId(1)), 2);
     }
 
     #[test]
     fn round_trip_property_rejects_double_counting() {
-        let rt = RoundTrip { peer: NodeId(1), seq: 4, rtt_ns: 10 };
+        let rt = RoundTrip {
+            peer: NodeId(1),
+            seq: 4,
+            rtt_ns: 10,
+        };
         assert!(check_round_trips([(NodeId(0), &rt)]).is_ok());
         assert!(check_round_trips([(NodeId(0), &rt), (NodeId(0), &rt)]).is_err());
+    }
+}
+
+/// A Byzantine strategy for ping-pong: faulty nodes answer every ping with the pong of a ping that
+/// was never sent, and send unsolicited pongs. They collude through one shared counter so that no
+/// two faulty nodes forge the same sequence number.
+#[derive(Debug, Default)]
+pub struct Liar {
+    forged: u64,
+}
+
+impl herald_core::Strategy<PingPong> for Liar {
+    fn name(&self) -> &str {
+        "liar"
+    }
+    fn on_start(&mut self, ctx: &mut Context<'_, PingPong>) {
+        for &peer in ctx.peers() {
+            self.forged += 1;
+            ctx.send(
+                peer,
+                Msg::Pong {
+                    seq: u64::MAX - self.forged,
+                },
+            );
+        }
+    }
+    fn on_message(&mut self, from: NodeId, msg: Msg, ctx: &mut Context<'_, PingPong>) {
+        if let Msg::Ping { seq } = msg {
+            self.forged += 1;
+            ctx.send(
+                from,
+                Msg::Pong {
+                    seq: seq.wrapping_add(self.forged),
+                },
+            );
+        }
     }
 }

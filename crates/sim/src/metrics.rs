@@ -62,9 +62,32 @@ impl Counters {
     /// Adds `other` into `self` (for sweeps and shard merges).
     pub fn add(&mut self, other: &Self) {
         macro_rules! sum { ($($f:ident),*) => { $( self.$f += other.$f; )* } }
-        sum!(sent, delivered, dropped, dropped_loss, dropped_partition, dropped_crashed, dropped_adversary,
-            corrupt, duplicated, modified, injected, replayed, held, in_flight_at_end, bytes_sent,
-            bytes_delivered, wire_bytes, packets, timers_fired, crashes, recoveries, pauses, outputs, events);
+        sum!(
+            sent,
+            delivered,
+            dropped,
+            dropped_loss,
+            dropped_partition,
+            dropped_crashed,
+            dropped_adversary,
+            corrupt,
+            duplicated,
+            modified,
+            injected,
+            replayed,
+            held,
+            in_flight_at_end,
+            bytes_sent,
+            bytes_delivered,
+            wire_bytes,
+            packets,
+            timers_fired,
+            crashes,
+            recoveries,
+            pauses,
+            outputs,
+            events
+        );
     }
 }
 

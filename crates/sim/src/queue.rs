@@ -32,11 +32,16 @@ impl<E> Ord for Entry<E> {
 pub(crate) struct EventQueue<E> {
     heap: BinaryHeap<Entry<E>>,
     seq: u64,
+    peak: usize,
 }
 
 impl<E> EventQueue<E> {
     pub(crate) fn new() -> Self {
-        Self { heap: BinaryHeap::new(), seq: 0 }
+        Self {
+            heap: BinaryHeap::new(),
+            seq: 0,
+            peak: 0,
+        }
     }
 
     #[inline]
@@ -44,6 +49,17 @@ impl<E> EventQueue<E> {
         let seq = self.seq;
         self.seq += 1;
         self.heap.push(Entry { time, seq, event });
+        self.peak = self.peak.max(self.heap.len());
+    }
+
+    /// The most events ever queued at once.
+    pub(crate) fn peak(&self) -> usize {
+        self.peak
+    }
+
+    /// Bytes the queue's storage occupies now.
+    pub(crate) fn allocated_bytes(&self) -> usize {
+        self.heap.capacity() * Self::entry_size()
     }
 
     #[inline]

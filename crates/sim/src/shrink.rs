@@ -23,7 +23,12 @@ pub struct Shrunk {
 
 /// Shrinks the run of `seed`, keeping `fails` true, within `budget` runs. `None` if the run does
 /// not fail. The simulation's mask and event limit are restored afterwards.
-pub fn shrink<N: Node>(sim: &mut Simulation<N>, seed: u64, fails: impl Fn(&Run<N>) -> bool, budget: usize) -> Option<Shrunk> {
+pub fn shrink<N: Node>(
+    sim: &mut Simulation<N>,
+    seed: u64,
+    fails: impl Fn(&Run<N>) -> bool,
+    budget: usize,
+) -> Option<Shrunk> {
     let original_config = sim.config().clone();
     sim.set_fault_mask(None);
     let first = sim.run(seed);
@@ -58,17 +63,29 @@ pub fn shrink<N: Node>(sim: &mut Simulation<N>, seed: u64, fails: impl Fn(&Run<N
         budget_left -= 1;
         let mid = lo + (hi - lo) / 2;
         config.limits.events_max = mid;
-        sim.set_config(config.clone()).expect("only the event limit changed");
+        sim.set_config(config.clone())
+            .expect("only the event limit changed");
         if test(&mask.iter().copied().collect::<Vec<_>>(), sim).is_some() {
             hi = mid;
         } else {
             lo = mid + 1;
         }
     }
-    sim.set_config(original_config).expect("restoring a valid configuration");
+    sim.set_config(original_config)
+        .expect("restoring a valid configuration");
     sim.set_fault_mask(None);
-    let events_max = if hi >= minimal.summary.counters.events { u64::MAX } else { hi };
-    Some(Shrunk { mask, events_max, faults_before, events_before, runs })
+    let events_max = if hi >= minimal.summary.counters.events {
+        u64::MAX
+    } else {
+        hi
+    };
+    Some(Shrunk {
+        mask,
+        events_max,
+        faults_before,
+        events_before,
+        runs,
+    })
 }
 
 /// Delta debugging (Zeller's ddmin): a 1-minimal subset of `items` for which `fails` holds,
@@ -87,7 +104,12 @@ fn ddmin(mut items: Vec<u32>, fails: &mut dyn FnMut(&[u32]) -> bool) -> Vec<u32>
             continue;
         }
         let complement = parts.iter().enumerate().map(|(i, _)| {
-            parts.iter().enumerate().filter(|(j, _)| *j != i).flat_map(|(_, p)| p.iter().copied()).collect::<Vec<u32>>()
+            parts
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .flat_map(|(_, p)| p.iter().copied())
+                .collect::<Vec<u32>>()
         });
         let mut reduced = false;
         for c in complement {
