@@ -44,45 +44,23 @@ pub(crate) enum BenchCommand {
 
 pub(crate) fn run(cmd: &BenchCommand) -> anyhow::Result<ExitCode> {
     match *cmd {
-        BenchCommand::Sim {
-            nodes,
-            in_flight,
-            deliveries,
-            trace_memory,
-            bandwidth,
-            repeat,
-            seed,
-            json,
-        } => {
+        BenchCommand::Sim { nodes, in_flight, deliveries, trace_memory, bandwidth, repeat, seed, json } => {
             let mut config = SimConfig::new(nodes);
-            config.link.latency =
-                Latency::uniform(Duration::from_millis(1), Duration::from_millis(10));
+            config.link.latency = Latency::uniform(Duration::from_millis(1), Duration::from_millis(10));
             if !bandwidth {
                 config.link.bandwidth_bps = None;
             }
             // The run ends at the event limit: with no timers, every event is one delivery.
-            config.limits = Limits {
-                time_max: Duration::from_secs(1 << 30),
-                events_max: deliveries,
-            };
-            let pp = PingPongConfig {
-                in_flight,
-                pings_max: None,
-                retransmit: None,
-                report: false,
-            };
-            let mut sim = Simulation::new(config, move |_| PingPong::new(pp.clone(), nodes))?
-                .recording(trace_memory);
+            config.limits = Limits { time_max: Duration::from_secs(1 << 30), events_max: deliveries };
+            let pp = PingPongConfig { in_flight, pings_max: None, retransmit: None, report: false };
+            let mut sim = Simulation::new(config, move |_| PingPong::new(pp.clone(), nodes))?.recording(trace_memory);
             let mut rates = Vec::new();
             let mut last = None;
             for _ in 0..repeat.max(1) {
                 let started = Instant::now();
                 let run = sim.run(seed);
                 let wall = started.elapsed().as_secs_f64();
-                anyhow::ensure!(
-                    run.summary.counters.delivered == deliveries,
-                    "the workload stopped early"
-                );
+                anyhow::ensure!(run.summary.counters.delivered == deliveries, "the workload stopped early");
                 rates.push(deliveries as f64 / wall);
                 last = Some((run, wall));
             }
@@ -110,17 +88,9 @@ pub(crate) fn run(cmd: &BenchCommand) -> anyhow::Result<ExitCode> {
             } else {
                 println!(
                     "bench sim: {nodes} nodes, {in_flight} in flight per link, {deliveries} deliveries{}: best {:.2} M deliveries/s (runs: {})",
-                    if trace_memory {
-                        ", full trace in memory"
-                    } else {
-                        ""
-                    },
+                    if trace_memory { ", full trace in memory" } else { "" },
                     best / 1e6,
-                    rates
-                        .iter()
-                        .map(|r| format!("{:.2}M", r / 1e6))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    rates.iter().map(|r| format!("{:.2}M", r / 1e6)).collect::<Vec<_>>().join(", ")
                 );
                 println!(
                     "  event queue: peak {} events, {:.0} bytes per in-flight message ({} bytes per event)",

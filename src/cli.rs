@@ -6,8 +6,8 @@ use crate::{bench, scenario, tour};
 use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
 use herald_core::NodeId;
 use herald_sim::{
-    AdversarySpec, ClockModel, Latency, Limits, LinkModel, NetworkModel, NodeModel, Partition,
-    Pauses, ScheduledCrash, SimConfig, SystemModel, TimingModel, Window,
+    AdversarySpec, ClockModel, Latency, Limits, LinkModel, NetworkModel, NodeModel, Partition, Pauses, ScheduledCrash,
+    SimConfig, SystemModel, TimingModel, Window,
 };
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -146,7 +146,7 @@ pub(crate) struct SimArgs {
     pub(crate) liveness: Option<Duration>,
     /// Apply only these fault decisions (comma-separated numbers, as printed by --shrink).
     #[arg(long, value_parser = parse::fault_mask, value_name = "N,N,...")]
-    pub(crate) faults: Option<Vec<u32>>,
+    pub(crate) faults: Option<parse::FaultMask>,
 
     /// Network model.
     #[arg(long, value_enum, default_value = "reliable")]
@@ -268,26 +268,16 @@ impl SimArgs {
             NetworkKind::Arbitrary => NetworkModel::Arbitrary {
                 adversary: match self.adversary {
                     AdversaryKind::DropAll => AdversarySpec::DropAll,
-                    AdversaryKind::ModifyRandomBit => AdversarySpec::ModifyRandomBit {
-                        ratio: self.adversary_ratio,
-                    },
-                    AdversaryKind::SpoofAs => AdversarySpec::SpoofAs {
-                        as_node: self.spoof_as,
-                        ratio: self.adversary_ratio,
-                    },
+                    AdversaryKind::ModifyRandomBit => AdversarySpec::ModifyRandomBit { ratio: self.adversary_ratio },
+                    AdversaryKind::SpoofAs => {
+                        AdversarySpec::SpoofAs { as_node: self.spoof_as, ratio: self.adversary_ratio }
+                    }
                     AdversaryKind::ReplayEverything => AdversarySpec::ReplayEverything,
                     AdversaryKind::BlockFor => {
-                        let (a, b) = self
-                            .block
-                            .split_once("..")
-                            .ok_or("--block: expected START..END or START..")?;
+                        let (a, b) = self.block.split_once("..").ok_or("--block: expected START..END or START..")?;
                         AdversarySpec::BlockFor {
                             start: parse::duration(a)?,
-                            end: if b.is_empty() {
-                                None
-                            } else {
-                                Some(parse::duration(b)?)
-                            },
+                            end: if b.is_empty() { None } else { Some(parse::duration(b)?) },
                         }
                     }
                 },
@@ -297,10 +287,7 @@ impl SimArgs {
             return Err("--loss and --duplicate apply to --network fair-loss".into());
         }
         let (restart_min, restart_max) = {
-            let (a, b) = self
-                .restart
-                .split_once("..")
-                .ok_or("--restart: expected MIN..MAX")?;
+            let (a, b) = self.restart.split_once("..").ok_or("--restart: expected MIN..MAX")?;
             (parse::duration(a)?, parse::duration(b)?)
         };
         let nodes = match self.node_model {
@@ -320,20 +307,12 @@ impl SimArgs {
                 if self.byzantine.is_empty() {
                     return Err("--node-model byzantine needs at least one --byzantine NODE".into());
                 }
-                NodeModel::Byzantine {
-                    faulty: self.byzantine.clone(),
-                }
+                NodeModel::Byzantine { faulty: self.byzantine.clone() }
             }
         };
-        let pauses = Pauses {
-            rate_per_sec: self.pause_rate,
-            duration: self.pause.clone(),
-        };
+        let pauses = Pauses { rate_per_sec: self.pause_rate, duration: self.pause.clone() };
         let timing = match self.timing {
-            TimingKind::Synchronous => TimingModel::Synchronous {
-                delay_max: self.delay_max,
-                step_max: self.step_max,
-            },
+            TimingKind::Synchronous => TimingModel::Synchronous { delay_max: self.delay_max, step_max: self.step_max },
             TimingKind::PartiallySynchronous => TimingModel::PartiallySynchronous {
                 delay_max: self.delay_max,
                 step_max: self.step_max,
@@ -349,42 +328,20 @@ impl SimArgs {
         };
         Ok(SimConfig {
             nodes: self.nodes,
-            model: SystemModel {
-                network,
-                nodes,
-                timing,
-                partitions: self.partitions.clone(),
-            },
-            link: LinkModel {
-                latency: self.latency.clone(),
-                bandwidth_bps,
-                mtu: self.mtu,
-                packet_header: 28,
-            },
-            clocks: ClockModel {
-                offset_max: self.clock_offset_max,
-                drift_ppm_max: self.drift_ppm,
-            },
-            limits: Limits {
-                time_max: self.time,
-                events_max: self.events_max.unwrap_or(u64::MAX),
-            },
+            model: SystemModel { network, nodes, timing, partitions: self.partitions.clone() },
+            link: LinkModel { latency: self.latency.clone(), bandwidth_bps, mtu: self.mtu, packet_header: 28 },
+            clocks: ClockModel { offset_max: self.clock_offset_max, drift_ppm_max: self.drift_ppm },
+            limits: Limits { time_max: self.time, events_max: self.events_max.unwrap_or(u64::MAX) },
             liveness_bound: self.liveness,
         })
     }
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
-    match args
-        .command
-        .unwrap_or(Command::Tour(tour::TourArgs::default()))
-    {
+    match args.command.unwrap_or(Command::Tour(tour::TourArgs::default())) {
         Command::Tour(t) => tour::run(&t),
         Command::Sim(sim) => {
-            let config = match sim
-                .config()
-                .and_then(|c| c.validate().map(|()| c).map_err(|e| e.to_string()))
-            {
+            let config = match sim.config().and_then(|c| c.validate().map(|()| c).map_err(|e| e.to_string())) {
                 Ok(c) => c,
                 Err(e) => {
                     eprintln!("herald: {e}");
@@ -395,5 +352,14 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         Command::Merge { files } => report::merge(&files),
         Command::Bench { what } => bench::run(&what),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        use clap::CommandFactory;
+        super::Args::command().debug_assert();
     }
 }

@@ -13,9 +13,7 @@ pub(crate) fn duration(s: &str) -> Result<Duration, String> {
         .find(|c: char| c.is_ascii_alphabetic() || c == 'µ')
         .ok_or_else(|| format!("`{s}`: add a unit (ns, us, ms, s, m)"))?;
     let (num, unit) = s.split_at(split);
-    let value: f64 = num
-        .parse()
-        .map_err(|_| format!("`{s}`: `{num}` is not a number"))?;
+    let value: f64 = num.parse().map_err(|_| format!("`{s}`: `{num}` is not a number"))?;
     if !(value >= 0.0) || !value.is_finite() {
         return Err(format!("`{s}`: a duration must be finite and non-negative"));
     }
@@ -26,9 +24,7 @@ pub(crate) fn duration(s: &str) -> Result<Duration, String> {
         "s" => 1e9,
         "m" | "min" => 60e9,
         _ => {
-            return Err(format!(
-                "`{s}`: unknown unit `{unit}` (use ns, us, ms, s, m)"
-            ));
+            return Err(format!("`{s}`: unknown unit `{unit}` (use ns, us, ms, s, m)"));
         }
     };
     Ok(Duration::from_nanos((value * nanos_per).round() as u64))
@@ -37,37 +33,23 @@ pub(crate) fn duration(s: &str) -> Result<Duration, String> {
 /// `constant:5ms`, `uniform:1ms..10ms`, `exponential:1ms,5ms` (floor, mean), `pareto:1ms,1.5`
 /// (scale, shape).
 pub(crate) fn latency(s: &str) -> Result<Latency, String> {
-    let (kind, rest) = s
-        .split_once(':')
-        .ok_or_else(|| format!("`{s}`: expected KIND:PARAMS, e.g. uniform:1ms..10ms"))?;
+    let (kind, rest) =
+        s.split_once(':').ok_or_else(|| format!("`{s}`: expected KIND:PARAMS, e.g. uniform:1ms..10ms"))?;
     match kind {
-        "constant" => Ok(Latency::Constant {
-            value: duration(rest)?,
-        }),
+        "constant" => Ok(Latency::Constant { value: duration(rest)? }),
         "uniform" => {
             let (a, b) = rest.split_once("..").ok_or("uniform takes MIN..MAX")?;
-            Ok(Latency::Uniform {
-                min: duration(a)?,
-                max: duration(b)?,
-            })
+            Ok(Latency::Uniform { min: duration(a)?, max: duration(b)? })
         }
         "exponential" | "exp" => {
             let (a, b) = rest.split_once(',').ok_or("exponential takes MIN,MEAN")?;
-            Ok(Latency::Exponential {
-                min: duration(a)?,
-                mean: duration(b)?,
-            })
+            Ok(Latency::Exponential { min: duration(a)?, mean: duration(b)? })
         }
         "pareto" => {
             let (a, b) = rest.split_once(',').ok_or("pareto takes MIN,SHAPE")?;
-            Ok(Latency::Pareto {
-                min: duration(a)?,
-                shape: b.parse().map_err(|_| format!("`{b}` is not a number"))?,
-            })
+            Ok(Latency::Pareto { min: duration(a)?, shape: b.parse().map_err(|_| format!("`{b}` is not a number"))? })
         }
-        _ => Err(format!(
-            "unknown latency distribution `{kind}` (constant, uniform, exponential, pareto)"
-        )),
+        _ => Err(format!("unknown latency distribution `{kind}` (constant, uniform, exponential, pareto)")),
     }
 }
 
@@ -89,103 +71,65 @@ pub(crate) fn partition(s: &str) -> Result<Partition, String> {
             spec.push_str(piece);
         }
     }
-    let (sides, window) = spec
-        .split_once('@')
-        .ok_or_else(|| format!("`{s}`: expected A|B@START..END"))?;
-    let (a, b) = sides
-        .split_once('|')
-        .ok_or_else(|| format!("`{s}`: expected two sides A|B"))?;
-    let (start, end) = window
-        .split_once("..")
-        .ok_or_else(|| format!("`{s}`: expected a window START..END"))?;
+    let (sides, window) = spec.split_once('@').ok_or_else(|| format!("`{s}`: expected A|B@START..END"))?;
+    let (a, b) = sides.split_once('|').ok_or_else(|| format!("`{s}`: expected two sides A|B"))?;
+    let (start, end) = window.split_once("..").ok_or_else(|| format!("`{s}`: expected a window START..END"))?;
     Ok(Partition {
         start: duration(start)?,
-        end: if end.is_empty() {
-            None
-        } else {
-            Some(duration(end)?)
-        },
+        end: if end.is_empty() { None } else { Some(duration(end)?) },
         side_a: node_list(a)?,
         side_b: node_list(b)?,
         symmetric: !options.iter().any(|o| o.starts_with("one")),
-        mode: if options.contains(&"hold") {
-            CutMode::Hold
-        } else {
-            CutMode::Drop
-        },
+        mode: if options.contains(&"hold") { CutMode::Hold } else { CutMode::Drop },
     })
 }
 
 fn node_list(s: &str) -> Result<Vec<NodeId>, String> {
-    s.split([',', '+', ' '])
-        .filter(|x| !x.is_empty())
-        .map(node)
-        .collect()
+    s.split([',', '+', ' ']).filter(|x| !x.is_empty()).map(node).collect()
 }
 
 /// `2` or `n2`.
 pub(crate) fn node(s: &str) -> Result<NodeId, String> {
     let digits = s.trim().trim_start_matches('n');
-    digits
-        .parse()
-        .map(NodeId)
-        .map_err(|_| format!("`{s}` is not a node id"))
+    digits.parse().map(NodeId).map_err(|_| format!("`{s}` is not a node id"))
 }
 
 /// `2@150ms` or, for crash-recovery, `2@150ms+50ms` (restart 50 ms later).
 pub(crate) fn crash(s: &str) -> Result<ScheduledCrash, String> {
-    let (n, when) = s
-        .split_once('@')
-        .ok_or_else(|| format!("`{s}`: expected NODE@TIME[+RESTART]"))?;
+    let (n, when) = s.split_once('@').ok_or_else(|| format!("`{s}`: expected NODE@TIME[+RESTART]"))?;
     let (at, restart) = match when.split_once('+') {
         Some((at, r)) => (at, Some(duration(r)?)),
         None => (when, None),
     };
-    Ok(ScheduledCrash {
-        node: node(n)?,
-        at: duration(at)?,
-        restart_after: restart,
-    })
+    Ok(ScheduledCrash { node: node(n)?, at: duration(at)?, restart_after: restart })
 }
 
 /// `100ms..300ms`.
 pub(crate) fn window(s: &str) -> Result<herald_sim::Window, String> {
-    let (a, b) = s
-        .split_once("..")
-        .ok_or_else(|| format!("`{s}`: expected START..END"))?;
-    Ok(herald_sim::Window {
-        start: duration(a)?,
-        end: duration(b)?,
-    })
+    let (a, b) = s.split_once("..").ok_or_else(|| format!("`{s}`: expected START..END"))?;
+    Ok(herald_sim::Window { start: duration(a)?, end: duration(b)? })
 }
 
 /// `1/2`: shard 1 of 2.
 pub(crate) fn shard(s: &str) -> Result<(u64, u64), String> {
-    let (i, k) = s
-        .split_once('/')
-        .ok_or_else(|| format!("`{s}`: expected I/K, e.g. 1/2"))?;
-    let (i, k): (u64, u64) = (
-        i.parse().map_err(|_| "shard index")?,
-        k.parse().map_err(|_| "shard count")?,
-    );
+    let (i, k) = s.split_once('/').ok_or_else(|| format!("`{s}`: expected I/K, e.g. 1/2"))?;
+    let (i, k): (u64, u64) = (i.parse().map_err(|_| "shard index")?, k.parse().map_err(|_| "shard count")?);
     if k == 0 || i == 0 || i > k {
         return Err(format!("`{s}`: shard I/K needs 1 ≤ I ≤ K"));
     }
     Ok((i, k))
 }
 
-/// `3,17,40`: fault decision numbers.
-pub(crate) fn fault_mask(s: &str) -> Result<Vec<u32>, String> {
+/// Fault decision numbers to keep.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct FaultMask(pub(crate) Vec<u32>);
+
+/// `3,17,40` (or empty for none): fault decision numbers.
+pub(crate) fn fault_mask(s: &str) -> Result<FaultMask, String> {
     if s.trim().is_empty() {
-        return Ok(Vec::new());
+        return Ok(FaultMask(Vec::new()));
     }
-    s.split(',')
-        .map(|x| {
-            x.trim()
-                .parse()
-                .map_err(|_| format!("`{x}` is not a fault number"))
-        })
-        .collect()
+    s.split(',').map(|x| x.trim().parse().map_err(|_| format!("`{x}` is not a fault number"))).collect::<Result<_, _>>().map(FaultMask)
 }
 
 /// `1Gbps`, `100Mbps`, `56kbps`, or plain bits per second.
@@ -200,9 +144,7 @@ pub(crate) fn bandwidth(s: &str) -> Result<u64, String> {
     } else {
         (lower.strip_suffix("bps").unwrap_or(&lower), 1.0)
     };
-    let v: f64 = num
-        .parse()
-        .map_err(|_| format!("`{s}` is not a bandwidth (e.g. 1Gbps)"))?;
+    let v: f64 = num.parse().map_err(|_| format!("`{s}` is not a bandwidth (e.g. 1Gbps)"))?;
     Ok((v * mult) as u64)
 }
 
@@ -235,13 +177,7 @@ mod tests {
         assert_eq!(shard("2/3"), Ok((2, 3)));
         assert!(shard("3/2").is_err());
         assert_eq!(bandwidth("1Gbps"), Ok(1_000_000_000));
-        assert_eq!(
-            crash("n2@150ms+50ms").unwrap().restart_after,
-            Some(Duration::from_millis(50))
-        );
-        assert!(matches!(
-            latency("pareto:1ms,1.5"),
-            Ok(Latency::Pareto { .. })
-        ));
+        assert_eq!(crash("n2@150ms+50ms").unwrap().restart_after, Some(Duration::from_millis(50)));
+        assert!(matches!(latency("pareto:1ms,1.5"), Ok(Latency::Pareto { .. })));
     }
 }

@@ -30,17 +30,11 @@ pub(crate) enum Outcome {
 impl Outcome {
     pub(crate) fn of<N: Node>(run: &Run<N>, oracles: &[Box<dyn Oracle<N>>]) -> Self {
         if let Err(v) = oracle::check_all(run, oracles) {
-            return Self::Violated {
-                property: v.property,
-                detail: v.detail,
-            };
+            return Self::Violated { property: v.property, detail: v.detail };
         }
         if let Liveness::Failed { bound_ns } = run.liveness {
             return Self::LivenessFailed {
-                detail: format!(
-                    "no progress within {} after healing every fault",
-                    human(bound_ns)
-                ),
+                detail: format!("no progress within {} after healing every fault", human(bound_ns)),
             };
         }
         Self::Ok
@@ -72,16 +66,8 @@ impl Outcome {
 /// The command line that reruns this invocation for one seed: the original arguments without the
 /// sweep, output and seed flags, plus `--seed` and whatever `extra` adds.
 pub(crate) fn reproduce(seed: u64, extra: &[String]) -> String {
-    const DROP_WITH_VALUE: &[&str] = &[
-        "--seed",
-        "--seeds",
-        "--shard",
-        "--threads",
-        "--trace",
-        "--failures-dir",
-        "--faults",
-        "--events-max",
-    ];
+    const DROP_WITH_VALUE: &[&str] =
+        &["--seed", "--seeds", "--shard", "--threads", "--trace", "--failures-dir", "--faults", "--events-max"];
     const DROP: &[&str] = &["--json", "--shrink"];
     let mut out = vec!["herald".to_string()];
     let mut args = std::env::args().skip(1);
@@ -104,9 +90,7 @@ pub(crate) fn reproduce(seed: u64, extra: &[String]) -> String {
 }
 
 fn shell_quote(s: &str) -> String {
-    if s.chars()
-        .all(|c| c.is_ascii_alphanumeric() || "-_./:=,@+".contains(c))
-    {
+    if s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=,@+".contains(c)) {
         s.to_string()
     } else {
         format!("'{}'", s.replace('\'', "'\\''"))
@@ -137,27 +121,15 @@ pub(crate) fn merge_into(target: &mut Value, source: Value) {
 }
 
 /// Human summary of one run.
-pub(crate) fn print_run(
-    title: &str,
-    outcome: &Outcome,
-    run_summary: &Summary,
-    liveness: &Liveness,
-    wall_ms: f64,
-) {
+pub(crate) fn print_run(title: &str, outcome: &Outcome, run_summary: &Summary, liveness: &Liveness, wall_ms: f64) {
     let c = &run_summary.counters;
     let l = &run_summary.latency_ns;
     println!("{title}");
     println!("  result      {}", outcome.describe());
     match liveness {
         Liveness::NotChecked => {}
-        Liveness::Progressed { after_ns } => println!(
-            "  liveness    progressed {} after healing",
-            human(*after_ns)
-        ),
-        Liveness::Failed { bound_ns } => println!(
-            "  liveness    FAILED: no progress within {}",
-            human(*bound_ns)
-        ),
+        Liveness::Progressed { after_ns } => println!("  liveness    progressed {} after healing", human(*after_ns)),
+        Liveness::Failed { bound_ns } => println!("  liveness    FAILED: no progress within {}", human(*bound_ns)),
     }
     println!(
         "  messages    sent {} · delivered {} · dropped {} (loss {}, partition {}, crashed {}, adversary {}, corrupt {}) · duplicated {}",
@@ -172,10 +144,7 @@ pub(crate) fn print_run(
         c.duplicated
     );
     if c.modified + c.injected + c.replayed > 0 {
-        println!(
-            "  adversary   modified {} · injected {} · replayed {}",
-            c.modified, c.injected, c.replayed
-        );
+        println!("  adversary   modified {} · injected {} · replayed {}", c.modified, c.injected, c.replayed);
     }
     println!(
         "  latency     min {} · p50 {} · p90 {} · p99 {} · max {}   (send to delivery)",
@@ -199,12 +168,7 @@ pub(crate) fn print_run(
         "  nodes       crashes {} · recoveries {} · pauses {} · timers fired {} · observations {}",
         c.crashes, c.recoveries, c.pauses, c.timers_fired, c.outputs
     );
-    println!(
-        "  time        {} virtual · {:.1} ms wall · {} events",
-        human(run_summary.virtual_ns),
-        wall_ms,
-        c.events
-    );
+    println!("  time        {} virtual · {:.1} ms wall · {} events", human(run_summary.virtual_ns), wall_ms, c.events);
 }
 
 /// A sweep's (or merged sweep's) result.
@@ -238,21 +202,11 @@ impl SweepReport {
 pub(crate) fn merge(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
     let mut merged = SweepReport::default();
     for f in files {
-        let text =
-            std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
-        let r: SweepReport = serde_json::from_str(&text).with_context(|| {
-            format!(
-                "{} is not a `herald sim --seeds … --json` result",
-                f.display()
-            )
-        })?;
+        let text = std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
+        let r: SweepReport = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a `herald sim --seeds … --json` result", f.display()))?;
         if !merged.scenario.is_empty() && merged.scenario != r.scenario {
-            anyhow::bail!(
-                "{} is a sweep of `{}`, not `{}`",
-                f.display(),
-                r.scenario,
-                merged.scenario
-            );
+            anyhow::bail!("{} is a sweep of `{}`, not `{}`", f.display(), r.scenario, merged.scenario);
         }
         merged.scenario = r.scenario;
         merged.runs += r.runs;
@@ -284,8 +238,7 @@ pub(crate) fn write_trace<N: Node>(
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    let file =
-        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    let file = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
     run.write_trace(std::io::BufWriter::new(file), scenario, reproduce)
         .with_context(|| format!("writing {}", path.display()))?;
     Ok(())

@@ -18,7 +18,10 @@ use std::time::Instant;
 pub(crate) struct Scenario<N: Node> {
     pub(crate) name: &'static str,
     pub(crate) sim: Simulation<N>,
+    /// Model oracles first, then the protocol's own properties.
     pub(crate) oracles: Vec<Box<dyn Oracle<N>>>,
+    /// How many of `oracles` are model oracles (the simulator checking itself).
+    pub(crate) model_oracles: usize,
     /// Scenario-specific fields for reports.
     pub(crate) extra: fn(&Run<N>) -> Value,
 }
@@ -29,25 +32,19 @@ pub(crate) fn ping_pong(
     rto: std::time::Duration,
 ) -> anyhow::Result<Scenario<PingPong>> {
     let n = config.nodes;
-    let pp = PingPongConfig {
-        in_flight,
-        pings_max: None,
-        retransmit: (!rto.is_zero()).then_some(rto),
-        report: true,
-    };
+    let pp = PingPongConfig { in_flight, pings_max: None, retransmit: (!rto.is_zero()).then_some(rto), report: true };
     let sim = Simulation::new(config.clone(), move |_| PingPong::new(pp.clone(), n))?
         .with_strategy(|| Box::new(Liar::default()));
     let mut oracles = oracle::model_oracles(config);
-    oracles.push(oracle::from_fn(
-        "round-trips-counted-once",
-        |run: &Run<PingPong>| {
-            ping_pong::check_round_trips(run.outputs.iter().map(|o| (o.node, &o.value)))
-        },
-    ));
+    let model_oracles = oracles.len();
+    oracles.push(oracle::from_fn("round-trips-counted-once", |run: &Run<PingPong>| {
+        ping_pong::check_round_trips(run.outputs.iter().map(|o| (o.node, &o.value)))
+    }));
     Ok(Scenario {
         name: "ping-pong",
         sim,
         oracles,
+        model_oracles,
         extra: |run| {
             let rtts: Vec<u64> = run.outputs.iter().map(|o| o.value.rtt_ns).collect();
             json!({ "round_trips": rtts.len(), "rtt_mean_ns": rtts.iter().sum::<u64>().checked_div(rtts.len() as u64).unwrap_or(0) })
@@ -62,16 +59,23 @@ pub(crate) fn broadcast(
 ) -> anyhow::Result<Scenario<BroadcastDemo>> {
     let sim = Simulation::new(config.clone(), move |_| BroadcastDemo::new(notes, interval))?
         .with_strategy(|| Box::new(Forger::default()));
+    let mut oracles = oracle::model_oracles(config);
+    let model_oracles = oracles.len();
+    oracles.push(oracle::from_fn("every-note-once", move |run: &Run<BroadcastDemo>| {
+        broadcast_demo::check_every_note_once(
+            &run.correct,
+            notes_of(run),
+            run.outputs.iter().map(|o| (o.node, &o.value)),
+        )
+    }));
     Ok(Scenario {
         name: "broadcast-demo",
         sim,
-        oracles: oracle::model_oracles(config),
+        oracles,
+        model_oracles,
         extra: |run| {
-            let tally = broadcast_demo::tally(
-                &run.correct,
-                notes_of(run),
-                run.outputs.iter().map(|o| (o.node, &o.value)),
-            );
+            let tally =
+                broadcast_demo::tally(&run.correct, notes_of(run), run.outputs.iter().map(|o| (o.node, &o.value)));
             serde_json::to_value(tally).unwrap_or_default()
         },
     })
@@ -82,9 +86,7 @@ fn notes_of(run: &Run<BroadcastDemo>) -> u32 {
     use herald_sim::record::RecordKind;
     let max = run.records.iter().filter_map(|r| match &r.kind {
         RecordKind::Send { from, bytes, .. } if *from == broadcast_demo::SOURCE => {
-            herald_core::codec::decode::<broadcast_demo::Note>(bytes)
-                .ok()
-                .map(|n| n.seq + 1)
+            herald_core::codec::decode::<broadcast_demo::Note>(bytes).ok().map(|n| n.seq + 1)
         }
         _ => None,
     });
@@ -98,10 +100,7 @@ pub(crate) fn run(args: &SimArgs, config: &SimConfig) -> anyhow::Result<ExitCode
     }
 }
 
-fn drive<N: Node>(
-    args: &SimArgs,
-    build: impl Fn() -> anyhow::Result<Scenario<N>> + Sync,
-) -> anyhow::Result<ExitCode> {
+fn drive<N: Node>(args: &SimArgs, build: impl Fn() -> anyhow::Result<Scenario<N>> + Sync) -> anyhow::Result<ExitCode> {
     match args.seeds {
         None => single(args, build()?),
         Some(count) => sweep_seeds(args, count, build),
@@ -109,7 +108,7 @@ fn drive<N: Node>(
 }
 
 fn single<N: Node>(args: &SimArgs, mut sc: Scenario<N>) -> anyhow::Result<ExitCode> {
-    let mask = args.faults.as_ref().map(|f| f.iter().copied().collect());
+    let mask = args.faults.as_ref().map(|f| f.0.iter().copied().collect());
     sc.sim = sc.sim.recording(true).with_fault_mask(mask);
     let started = Instant::now();
     let run = sc.sim.run(args.seed);
@@ -119,12 +118,7 @@ fn single<N: Node>(args: &SimArgs, mut sc: Scenario<N>) -> anyhow::Result<ExitCo
     let keep: Vec<String> = args
         .faults
         .iter()
-        .map(|f| {
-            format!(
-                "--faults {}",
-                f.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
-            )
-        })
+        .map(|f| format!("--faults {}", f.0.iter().map(u32::to_string).collect::<Vec<_>>().join(",")))
         .collect();
     let reproduce = report::reproduce(args.seed, &keep);
     if let Some(path) = &args.trace {
@@ -140,22 +134,9 @@ fn single<N: Node>(args: &SimArgs, mut sc: Scenario<N>) -> anyhow::Result<ExitCo
         }
     }
     if args.json {
-        println!(
-            "{}",
-            report::run_json(
-                sc.name,
-                args.seed,
-                &outcome,
-                &run.summary,
-                run.faults.len(),
-                extra
-            )
-        );
+        println!("{}", report::run_json(sc.name, args.seed, &outcome, &run.summary, run.faults.len(), extra));
     } else {
-        let title = format!(
-            "herald sim {} · {} nodes · seed {}",
-            sc.name, run.config.nodes, args.seed
-        );
+        let title = format!("herald sim {} · {} nodes · seed {}", sc.name, run.config.nodes, args.seed);
         report::print_run(&title, &outcome, &run.summary, &run.liveness, wall_ms);
         if let Some(path) = &args.trace {
             println!("  trace       {}", path.display());
@@ -168,21 +149,14 @@ fn single<N: Node>(args: &SimArgs, mut sc: Scenario<N>) -> anyhow::Result<ExitCo
                 "  shrunk      {} → {} faults, {} → {} events",
                 s["faults_before"], s["faults"], s["events_before"], s["events"]
             );
-            println!(
-                "  minimal     {}",
-                s["reproduce"].as_str().unwrap_or_default()
-            );
+            println!("  minimal     {}", s["reproduce"].as_str().unwrap_or_default());
             println!("  its trace   {}", s["trace"].as_str().unwrap_or_default());
         }
     }
     Ok(ExitCode::from(outcome.exit_code()))
 }
 
-fn shrink_and_write<N: Node>(
-    args: &SimArgs,
-    sc: &mut Scenario<N>,
-    outcome: &Outcome,
-) -> anyhow::Result<Value> {
+fn shrink_and_write<N: Node>(args: &SimArgs, sc: &mut Scenario<N>, outcome: &Outcome) -> anyhow::Result<Value> {
     let oracles = &sc.oracles;
     let same_failure = |run: &Run<N>| {
         Outcome::of(run, oracles) == *outcome
@@ -192,14 +166,7 @@ fn shrink_and_write<N: Node>(
     let shrunk = shrink::shrink(&mut sc.sim, args.seed, same_failure, 2_000)
         .context("the failure did not reproduce while shrinking")?;
     let mask: Vec<String> = shrunk.mask.iter().map(u32::to_string).collect();
-    let mut flags = vec![format!(
-        "--faults {}",
-        if mask.is_empty() {
-            "''".to_string()
-        } else {
-            mask.join(",")
-        }
-    )];
+    let mut flags = vec![format!("--faults {}", if mask.is_empty() { "''".to_string() } else { mask.join(",") })];
     let mut config = sc.sim.config().clone();
     if shrunk.events_max != u64::MAX {
         flags.push(format!("--events-max {}", shrunk.events_max));
@@ -209,9 +176,7 @@ fn shrink_and_write<N: Node>(
     sc.sim.set_config(config)?;
     sc.sim.set_fault_mask(Some(shrunk.mask.clone()));
     let run = sc.sim.run(args.seed);
-    let path = args
-        .failures_dir
-        .join(format!("{}-seed{}-shrunk.jsonl", sc.name, args.seed));
+    let path = args.failures_dir.join(format!("{}-seed{}-shrunk.jsonl", sc.name, args.seed));
     report::write_trace(&run, &path, sc.name, Some(reproduce.clone()))?;
     Ok(json!({
         "faults_before": shrunk.faults_before, "faults": shrunk.mask.len(),
@@ -230,18 +195,12 @@ fn sweep_seeds<N: Node>(
     count: u64,
     build: impl Fn() -> anyhow::Result<Scenario<N>> + Sync,
 ) -> anyhow::Result<ExitCode> {
-    let all = args.seed
-        ..args
-            .seed
-            .checked_add(count)
-            .context("--seed + --seeds overflows")?;
+    let all = args.seed..args.seed.checked_add(count).context("--seed + --seeds overflows")?;
     let seeds = match args.shard {
         Some((i, k)) => sweep::shard(all, i, k),
         None => all,
     };
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let name = build()?.name;
     let bar = ProgressBar::new(seeds.end - seeds.start);
     bar.set_style(
@@ -255,19 +214,13 @@ fn sweep_seeds<N: Node>(
         |seed| {
             let Scenario { sim, oracles, .. } = build().expect("the configuration was validated");
             let run = sim.recording(true).run(seed);
-            SeedResult {
-                outcome: Outcome::of(&run, &oracles),
-                summary: run.summary,
-            }
+            SeedResult { outcome: Outcome::of(&run, &oracles), summary: run.summary }
         },
         |done| bar.set_position(done),
     );
     bar.finish_and_clear();
-    let mut report = SweepReport {
-        scenario: name.to_string(),
-        seed_ranges: vec![(seeds.start, seeds.end)],
-        ..Default::default()
-    };
+    let mut report =
+        SweepReport { scenario: name.to_string(), seed_ranges: vec![(seeds.start, seeds.end)], ..Default::default() };
     for (seed, r) in &results {
         report.runs += 1;
         report.totals.add(&r.summary.counters);
@@ -284,18 +237,13 @@ fn sweep_seeds<N: Node>(
         let mut sc = build()?;
         sc.sim = sc.sim.recording(true);
         let run = sc.sim.run(*seed);
-        let path = args
-            .failures_dir
-            .join(format!("{}-seed{}.jsonl", name, seed));
+        let path = args.failures_dir.join(format!("{}-seed{}.jsonl", name, seed));
         let reproduce = report::reproduce(*seed, &[format!("--trace {}", path.display())]);
         report::write_trace(&run, &path, name, Some(reproduce.clone()))?;
         let mut entry = json!({ "seed": seed, "reproduce": reproduce, "trace": path });
         report::merge_into(&mut entry, serde_json::to_value(&r.outcome)?);
         if !args.json {
-            eprintln!(
-                "seed {seed}: {}\n  reproduce: {reproduce}",
-                r.outcome.describe()
-            );
+            eprintln!("seed {seed}: {}\n  reproduce: {reproduce}", r.outcome.describe());
         }
         report.failed_seeds.push(entry);
     }

@@ -29,14 +29,17 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
 /// Marshals `value`, appending to `out` (no allocation when `out` has room).
 pub fn encode_into<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) {
     let taken = std::mem::take(out);
-    *out = postcard::to_extend(value, taken)
-        .expect("serialising to a Vec cannot fail for Herald messages");
+    *out = postcard::to_extend(value, taken).expect("serialising to a Vec cannot fail for Herald messages");
 }
 
 /// Marshals `value` into any byte sink, such as a small inline buffer.
 pub fn encode_extend<T: Serialize + ?Sized, E: Extend<u8>>(value: &T, sink: E) -> E {
-    postcard::to_extend(value, sink)
-        .expect("serialising to a growable buffer cannot fail for Herald messages")
+    postcard::to_extend(value, sink).expect("serialising to a growable buffer cannot fail for Herald messages")
+}
+
+/// Marshals `value` into `buf`, returning the used prefix, or `None` if it does not fit.
+pub fn encode_to_slice<'b, T: Serialize + ?Sized>(value: &T, buf: &'b mut [u8]) -> Option<&'b mut [u8]> {
+    postcard::to_slice(value, buf).ok()
 }
 
 /// Unmarshals exactly one value from `bytes`.
@@ -51,8 +54,7 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
 
 /// A human-readable rendering of `value` (compact JSON).
 pub fn to_json<T: Serialize + ?Sized>(value: &T) -> serde_json::Value {
-    serde_json::to_value(value)
-        .unwrap_or_else(|e| serde_json::Value::String(format!("<unrenderable: {e}>")))
+    serde_json::to_value(value).unwrap_or_else(|e| serde_json::Value::String(format!("<unrenderable: {e}>")))
 }
 
 #[cfg(test)]

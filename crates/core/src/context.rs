@@ -49,25 +49,11 @@ pub enum Effect<N: Node> {
 impl<N: Node> Clone for Effect<N> {
     fn clone(&self) -> Self {
         match self {
-            Self::Send { to, msg } => Self::Send {
-                to: *to,
-                msg: msg.clone(),
-            },
-            Self::SendBytes { to, bytes } => Self::SendBytes {
-                to: *to,
-                bytes: bytes.clone(),
-            },
-            Self::SetTimer { timer, after } => Self::SetTimer {
-                timer: timer.clone(),
-                after: *after,
-            },
-            Self::CancelTimer { timer } => Self::CancelTimer {
-                timer: timer.clone(),
-            },
-            Self::Persist { key, bytes } => Self::Persist {
-                key: key.clone(),
-                bytes: bytes.clone(),
-            },
+            Self::Send { to, msg } => Self::Send { to: *to, msg: msg.clone() },
+            Self::SendBytes { to, bytes } => Self::SendBytes { to: *to, bytes: bytes.clone() },
+            Self::SetTimer { timer, after } => Self::SetTimer { timer: timer.clone(), after: *after },
+            Self::CancelTimer { timer } => Self::CancelTimer { timer: timer.clone() },
+            Self::Persist { key, bytes } => Self::Persist { key: key.clone(), bytes: bytes.clone() },
             Self::Output(o) => Self::Output(o.clone()),
         }
     }
@@ -77,16 +63,10 @@ impl<N: Node> PartialEq for Effect<N> {
     fn eq(&self, other: &Self) -> bool {
         match (self, other) {
             (Self::Send { to: a, msg: x }, Self::Send { to: b, msg: y }) => a == b && x == y,
-            (Self::SendBytes { to: a, bytes: x }, Self::SendBytes { to: b, bytes: y }) => {
-                a == b && x == y
-            }
-            (Self::SetTimer { timer: a, after: x }, Self::SetTimer { timer: b, after: y }) => {
-                a == b && x == y
-            }
+            (Self::SendBytes { to: a, bytes: x }, Self::SendBytes { to: b, bytes: y }) => a == b && x == y,
+            (Self::SetTimer { timer: a, after: x }, Self::SetTimer { timer: b, after: y }) => a == b && x == y,
             (Self::CancelTimer { timer: a }, Self::CancelTimer { timer: b }) => a == b,
-            (Self::Persist { key: a, bytes: x }, Self::Persist { key: b, bytes: y }) => {
-                a == b && x == y
-            }
+            (Self::Persist { key: a, bytes: x }, Self::Persist { key: b, bytes: y }) => a == b && x == y,
             (Self::Output(a), Self::Output(b)) => a == b,
             _ => false,
         }
@@ -121,20 +101,8 @@ pub struct Context<'a, N: Node> {
 impl<'a, N: Node> Context<'a, N> {
     /// For drivers: a context for node `id` whose local clock reads `now`. Effects are appended to
     /// `effects`.
-    pub fn new(
-        id: NodeId,
-        peers: &'a [NodeId],
-        now: Time,
-        rng: &'a mut Rng,
-        effects: &'a mut Vec<Effect<N>>,
-    ) -> Self {
-        Self {
-            id,
-            peers,
-            now,
-            rng,
-            effects,
-        }
+    pub fn new(id: NodeId, peers: &'a [NodeId], now: Time, rng: &'a mut Rng, effects: &'a mut Vec<Effect<N>>) -> Self {
+        Self { id, peers, now, rng, effects }
     }
 
     /// This node's id.
@@ -170,20 +138,14 @@ impl<'a, N: Node> Context<'a, N> {
     /// Sends `msg` to `to`.
     #[inline]
     pub fn send(&mut self, to: NodeId, msg: N::Msg) {
-        debug_assert_ne!(
-            to, self.id,
-            "a node sends to itself by calling its own code"
-        );
+        debug_assert_ne!(to, self.id, "a node sends to itself by calling its own code");
         self.effects.push(Effect::Send { to, msg });
     }
 
     /// Sends a copy of `msg` to every peer.
     pub fn broadcast(&mut self, msg: &N::Msg) {
         for &to in self.peers {
-            self.effects.push(Effect::Send {
-                to,
-                msg: msg.clone(),
-            });
+            self.effects.push(Effect::Send { to, msg: msg.clone() });
         }
     }
 
@@ -205,10 +167,7 @@ impl<'a, N: Node> Context<'a, N> {
 
     /// Writes `bytes` under `key` in durable storage.
     pub fn persist(&mut self, key: impl Into<String>, bytes: Vec<u8>) {
-        self.effects.push(Effect::Persist {
-            key: key.into(),
-            bytes,
-        });
+        self.effects.push(Effect::Persist { key: key.into(), bytes });
     }
 
     /// Marshals `value` with the Herald codec and persists it under `key`.
@@ -225,9 +184,6 @@ impl<'a, N: Node> Context<'a, N> {
 
 impl<N: Node> fmt::Debug for Context<'_, N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Context")
-            .field("id", &self.id)
-            .field("now", &self.now)
-            .finish_non_exhaustive()
+        f.debug_struct("Context").field("id", &self.id).field("now", &self.now).finish_non_exhaustive()
     }
 }

@@ -26,12 +26,7 @@ pub trait RoundNode: Sized + 'static {
 
     /// Round `round` begins (rounds are numbered from 1). `inbox` holds the messages sent to this
     /// node in round `round - 1`, sorted by sender id. Return [`Flow::Done`] to stop taking part.
-    fn on_round(
-        &mut self,
-        round: u32,
-        inbox: &[(NodeId, Self::Msg)],
-        ctx: &mut Round<'_, '_, Self>,
-    ) -> Flow;
+    fn on_round(&mut self, round: u32, inbox: &[(NodeId, Self::Msg)], ctx: &mut Round<'_, '_, Self>) -> Flow;
 }
 
 /// Whether a round node continues.
@@ -75,15 +70,7 @@ impl<R: RoundNode> LockStep<R> {
     /// `round_length >= delay_max + step_max + 2 * clock skew bound` for the synchronous model.
     pub fn new(inner: R, round_length: Duration) -> Self {
         assert!(!round_length.is_zero(), "a round must last some time");
-        Self {
-            inner,
-            round_length,
-            round: 0,
-            done: false,
-            inbox: Vec::new(),
-            early: Vec::new(),
-            late_dropped: 0,
-        }
+        Self { inner, round_length, round: 0, done: false, inbox: Vec::new(), early: Vec::new(), late_dropped: 0 }
     }
 
     /// The wrapped node.
@@ -106,17 +93,11 @@ impl<R: RoundNode> LockStep<R> {
         let mut inbox = std::mem::take(&mut self.inbox);
         inbox.sort_by_key(|(from, _)| *from);
         let round = self.round;
-        let (now_due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.early)
-            .into_iter()
-            .partition(|(r, _, _)| *r == round);
+        let (now_due, later): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.early).into_iter().partition(|(r, _, _)| *r == round);
         self.early = later;
-        self.inbox = now_due
-            .into_iter()
-            .map(|(_, from, msg)| (from, msg))
-            .collect();
-        let flow = self
-            .inner
-            .on_round(round, &inbox, &mut Round { ctx, round });
+        self.inbox = now_due.into_iter().map(|(_, from, msg)| (from, msg)).collect();
+        let flow = self.inner.on_round(round, &inbox, &mut Round { ctx, round });
         match flow {
             Flow::Continue => ctx.set_timer(RoundEnd(round), self.round_length),
             Flow::Done => self.done = true,
@@ -175,20 +156,11 @@ impl<R: RoundNode> Round<'_, '_, R> {
     }
     /// Sends `msg` to `to` in this round.
     pub fn send(&mut self, to: NodeId, msg: R::Msg) {
-        self.ctx.send(
-            to,
-            Tagged {
-                round: self.round,
-                msg,
-            },
-        );
+        self.ctx.send(to, Tagged { round: self.round, msg });
     }
     /// Sends `msg` to every peer in this round.
     pub fn broadcast(&mut self, msg: &R::Msg) {
-        let tagged = Tagged {
-            round: self.round,
-            msg: msg.clone(),
-        };
+        let tagged = Tagged { round: self.round, msg: msg.clone() };
         self.ctx.broadcast(&tagged);
     }
     /// Reports an observation.
@@ -199,9 +171,7 @@ impl<R: RoundNode> Round<'_, '_, R> {
 
 impl<R: RoundNode> std::fmt::Debug for Round<'_, '_, R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Round")
-            .field("round", &self.round)
-            .finish_non_exhaustive()
+        f.debug_struct("Round").field("round", &self.round).finish_non_exhaustive()
     }
 }
 
@@ -216,12 +186,7 @@ mod tests {
     impl RoundNode for Echo {
         type Msg = u32;
         type Output = (u32, Vec<u32>);
-        fn on_round(
-            &mut self,
-            round: u32,
-            inbox: &[(NodeId, u32)],
-            ctx: &mut Round<'_, '_, Self>,
-        ) -> Flow {
+        fn on_round(&mut self, round: u32, inbox: &[(NodeId, u32)], ctx: &mut Round<'_, '_, Self>) -> Flow {
             ctx.output((round, inbox.iter().map(|(_, m)| *m).collect()));
             if round == 3 {
                 return Flow::Done;
@@ -255,10 +220,7 @@ mod tests {
             .collect();
         assert_eq!(outputs, vec![(1, vec![]), (2, vec![1, 2]), (3, vec![11])]);
         assert_eq!(node.late_dropped(), 1);
-        let timers = fx
-            .iter()
-            .filter(|e| matches!(e, Effect::SetTimer { .. }))
-            .count();
+        let timers = fx.iter().filter(|e| matches!(e, Effect::SetTimer { .. })).count();
         assert_eq!(timers, 2, "no timer after Done");
     }
 }

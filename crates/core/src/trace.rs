@@ -264,14 +264,7 @@ pub struct TraceEvent {
 impl TraceEvent {
     /// An event without timestamps; [`Stamper`] fills them in.
     pub fn new(t: u64, node: u32, kind: EventKind) -> Self {
-        Self {
-            t,
-            node,
-            kind,
-            local: None,
-            lamport: None,
-            vc: None,
-        }
+        Self { t, node, kind, local: None, lamport: None, vc: None }
     }
 }
 
@@ -288,11 +281,7 @@ pub struct Stamper {
 impl Stamper {
     /// A stamper for `nodes` nodes.
     pub fn new(nodes: usize) -> Self {
-        Self {
-            lamport: vec![0; nodes],
-            vc: vec![vec![0; nodes]; nodes],
-            in_flight: Default::default(),
-        }
+        Self { lamport: vec![0; nodes], vc: vec![vec![0; nodes]; nodes], in_flight: Default::default() }
     }
 
     /// Fills in `event.lamport` and `event.vc` if it is a node event.
@@ -315,8 +304,7 @@ impl Stamper {
         self.lamport[i] += 1;
         self.vc[i][i] += 1;
         if let EventKind::Send { msg, .. } = event.kind {
-            self.in_flight
-                .insert(msg, (self.lamport[i], self.vc[i].clone()));
+            self.in_flight.insert(msg, (self.lamport[i], self.vc[i].clone()));
         }
         event.lamport = Some(self.lamport[i]);
         event.vc = Some(self.vc[i].clone());
@@ -335,10 +323,7 @@ impl<W: Write> TraceWriter<W> {
     pub fn new(mut out: W, header: &TraceHeader) -> io::Result<Self> {
         serde_json::to_writer(&mut out, header)?;
         out.write_all(b"\n")?;
-        Ok(Self {
-            out,
-            stamper: Stamper::new(header.nodes as usize),
-        })
+        Ok(Self { out, stamper: Stamper::new(header.nodes as usize) })
     }
 
     /// Stamps and writes one event.
@@ -382,10 +367,8 @@ pub enum ReadError {
 pub fn read(input: impl BufRead) -> Result<(TraceHeader, Vec<TraceEvent>), ReadError> {
     let mut lines = input.lines().enumerate();
     let (_, first) = lines.next().ok_or(ReadError::Empty)?;
-    let header: TraceHeader = serde_json::from_str(&first?).map_err(|e| ReadError::Malformed {
-        line: 1,
-        message: e.to_string(),
-    })?;
+    let header: TraceHeader =
+        serde_json::from_str(&first?).map_err(|e| ReadError::Malformed { line: 1, message: e.to_string() })?;
     if header.herald_trace != TRACE_VERSION {
         return Err(ReadError::Version(header.herald_trace));
     }
@@ -395,10 +378,8 @@ pub fn read(input: impl BufRead) -> Result<(TraceHeader, Vec<TraceEvent>), ReadE
         if line.trim().is_empty() {
             continue;
         }
-        let event = serde_json::from_str(&line).map_err(|e| ReadError::Malformed {
-            line: i + 1,
-            message: e.to_string(),
-        })?;
+        let event =
+            serde_json::from_str(&line).map_err(|e| ReadError::Malformed { line: i + 1, message: e.to_string() })?;
         events.push(event);
     }
     Ok((header, events))
@@ -433,28 +414,14 @@ mod tests {
 
     #[test]
     fn lamport_and_vector_clocks_follow_happens_before() {
-        let send = EventKind::Send {
-            to: 1,
-            msg: 0,
-            size: 1,
-            body: Value::Null,
-            bytes: None,
-        };
+        let send = EventKind::Send { to: 1, msg: 0, size: 1, body: Value::Null, bytes: None };
         let mut events = vec![
             TraceEvent::new(0, 0, EventKind::Start),
             TraceEvent::new(0, 1, EventKind::Start),
             TraceEvent::new(1, 0, send),
             TraceEvent::new(2, 1, EventKind::Output { value: Value::Null }),
             TraceEvent::new(3, 1, EventKind::Deliver { from: 0, msg: 0 }),
-            TraceEvent::new(
-                3,
-                1,
-                EventKind::Drop {
-                    to: 0,
-                    msg: 9,
-                    reason: DropReason::Loss,
-                },
-            ),
+            TraceEvent::new(3, 1, EventKind::Drop { to: 0, msg: 9, reason: DropReason::Loss }),
         ];
         let mut s = Stamper::new(2);
         for e in &mut events {
@@ -464,17 +431,13 @@ mod tests {
         assert_eq!(events[3].lamport, Some(2));
         assert_eq!(events[4].lamport, Some(3), "max(2, 2) + 1");
         assert_eq!(events[4].vc, Some(vec![2, 3]));
-        assert_eq!(
-            events[5].lamport, None,
-            "network events carry no logical time"
-        );
+        assert_eq!(events[5].lamport, None, "network events carry no logical time");
     }
 
     #[test]
     fn write_then_read_round_trips() {
         let mut w = TraceWriter::new(Vec::new(), &header()).unwrap();
-        w.write(TraceEvent::new(5, 0, EventKind::Crash { recovers: true }))
-            .unwrap();
+        w.write(TraceEvent::new(5, 0, EventKind::Crash { recovers: true })).unwrap();
         let bytes = w.finish().unwrap();
         let (h, events) = read(&bytes[..]).unwrap();
         assert_eq!(h, header());
@@ -489,14 +452,8 @@ mod tests {
         h.herald_trace = 99;
         let line = serde_json::to_string(&h).unwrap();
         assert!(matches!(read(line.as_bytes()), Err(ReadError::Version(99))));
-        let bad = format!(
-            "{}\n{{\"t\":1}}\n",
-            serde_json::to_string(&header()).unwrap()
-        );
-        assert!(matches!(
-            read(bad.as_bytes()),
-            Err(ReadError::Malformed { line: 2, .. })
-        ));
+        let bad = format!("{}\n{{\"t\":1}}\n", serde_json::to_string(&header()).unwrap());
+        assert!(matches!(read(bad.as_bytes()), Err(ReadError::Malformed { line: 2, .. })));
         assert!(matches!(read(&b""[..]), Err(ReadError::Empty)));
     }
 

@@ -31,12 +31,7 @@ pub struct PingPongConfig {
 
 impl Default for PingPongConfig {
     fn default() -> Self {
-        Self {
-            in_flight: 1,
-            pings_max: None,
-            retransmit: Some(Duration::from_millis(50)),
-            report: true,
-        }
+        Self { in_flight: 1, pings_max: None, retransmit: Some(Duration::from_millis(50)), report: true }
     }
 }
 
@@ -93,11 +88,7 @@ impl PingPong {
     /// A node of a cluster of `nodes` nodes.
     pub fn new(config: PingPongConfig, nodes: usize) -> Self {
         let tracking = config.retransmit.is_some() || config.report;
-        Self {
-            config,
-            peers: vec![PeerState::default(); nodes],
-            tracking,
-        }
+        Self { config, peers: vec![PeerState::default(); nodes], tracking }
     }
 
     /// Round trips completed with `peer`.
@@ -107,11 +98,7 @@ impl PingPong {
 
     fn send_ping(&mut self, peer: NodeId, ctx: &mut Context<'_, Self>) {
         let state = &mut self.peers[peer.index()];
-        if self
-            .config
-            .pings_max
-            .is_some_and(|max| state.next_seq >= max)
-        {
+        if self.config.pings_max.is_some_and(|max| state.next_seq >= max) {
             return;
         }
         let seq = state.next_seq;
@@ -153,11 +140,7 @@ impl Node for PingPong {
                         return;
                     };
                     if self.config.report {
-                        ctx.output(RoundTrip {
-                            peer: from,
-                            seq,
-                            rtt_ns: (ctx.now() - sent).as_nanos() as u64,
-                        });
+                        ctx.output(RoundTrip { peer: from, seq, rtt_ns: (ctx.now() - sent).as_nanos() as u64 });
                     }
                 }
                 state.completed += 1;
@@ -191,16 +174,11 @@ impl Node for PingPong {
 
 /// The property ping-pong promises: every reported round trip answers a distinct ping that was
 /// sent (no round trip counted twice, none invented).
-pub fn check_round_trips<'a>(
-    observations: impl IntoIterator<Item = (NodeId, &'a RoundTrip)>,
-) -> Result<(), String> {
+pub fn check_round_trips<'a>(observations: impl IntoIterator<Item = (NodeId, &'a RoundTrip)>) -> Result<(), String> {
     let mut seen = std::collections::BTreeSet::new();
     for (node, rt) in observations {
         if !seen.insert((node, rt.peer, rt.seq)) {
-            return Err(format!(
-                "{node} counted the round trip of ping {} to {} twice",
-                rt.seq, rt.peer
-            ));
+            return Err(format!("{node} counted the round trip of ping {} to {} twice", rt.seq, rt.peer));
         }
     }
     Ok(())
@@ -216,12 +194,7 @@ mod tests {
         let peers = [NodeId(1)];
         let mut rng = Rng::new(0);
         let mut fx = Vec::new();
-        let config = PingPongConfig {
-            in_flight: 2,
-            pings_max: Some(3),
-            retransmit: None,
-            report: true,
-        };
+        let config = PingPongConfig { in_flight: 2, pings_max: Some(3), retransmit: None, report: true };
         let mut node = PingPong::new(config, 2);
         let mut ctx = Context::new(NodeId(0), &peers, Time::ZERO, &mut rng, &mut fx);
         node.on_start(&mut ctx);
@@ -238,12 +211,7 @@ mod tests {
             .collect();
         assert_eq!(
             sends,
-            vec![
-                Msg::Ping { seq: 0 },
-                Msg::Ping { seq: 1 },
-                Msg::Pong { seq: 9 },
-                Msg::Ping { seq: 2 },
-            ],
+            vec![Msg::Ping { seq: 0 }, Msg::Ping { seq: 1 }, Msg::Pong { seq: 9 }, Msg::Ping { seq: 2 },],
             "the duplicate pong sends nothing; pings_max stops at 3"
         );
         assert_eq!(node.completed(NodeId(1)), 2);
@@ -251,11 +219,7 @@ mod tests {
 
     #[test]
     fn round_trip_property_rejects_double_counting() {
-        let rt = RoundTrip {
-            peer: NodeId(1),
-            seq: 4,
-            rtt_ns: 10,
-        };
+        let rt = RoundTrip { peer: NodeId(1), seq: 4, rtt_ns: 10 };
         assert!(check_round_trips([(NodeId(0), &rt)]).is_ok());
         assert!(check_round_trips([(NodeId(0), &rt), (NodeId(0), &rt)]).is_err());
     }
@@ -276,23 +240,13 @@ impl herald_core::Strategy<PingPong> for Liar {
     fn on_start(&mut self, ctx: &mut Context<'_, PingPong>) {
         for &peer in ctx.peers() {
             self.forged += 1;
-            ctx.send(
-                peer,
-                Msg::Pong {
-                    seq: u64::MAX - self.forged,
-                },
-            );
+            ctx.send(peer, Msg::Pong { seq: u64::MAX - self.forged });
         }
     }
     fn on_message(&mut self, from: NodeId, msg: Msg, ctx: &mut Context<'_, PingPong>) {
         if let Msg::Ping { seq } = msg {
             self.forged += 1;
-            ctx.send(
-                from,
-                Msg::Pong {
-                    seq: seq.wrapping_add(self.forged),
-                },
-            );
+            ctx.send(from, Msg::Pong { seq: seq.wrapping_add(self.forged) });
         }
     }
 }

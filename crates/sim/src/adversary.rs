@@ -86,9 +86,7 @@ pub fn stock(spec: &AdversarySpec) -> Option<Box<dyn Adversary>> {
         AdversarySpec::DropAll => Box::new(DropAll),
         AdversarySpec::ModifyRandomBit { ratio } => Box::new(ModifyRandomBit { ratio }),
         AdversarySpec::SpoofAs { as_node, ratio } => Box::new(SpoofAs { as_node, ratio }),
-        AdversarySpec::ReplayEverything => Box::new(ReplayEverything {
-            delay_max: Duration::from_millis(50),
-        }),
+        AdversarySpec::ReplayEverything => Box::new(ReplayEverything { delay_max: Duration::from_millis(50) }),
         AdversarySpec::BlockFor { start, end } => Box::new(BlockFor { start, end }),
         AdversarySpec::Custom { .. } => return None,
     })
@@ -146,12 +144,7 @@ impl Adversary for SpoofAs {
     fn on_packet(&mut self, p: Packet<'_>, rng: &mut Rng, out: &mut Vec<Action>) {
         if p.to != self.as_node && p.from != self.as_node && rng.chance(self.ratio) {
             let delay = Duration::from_nanos(rng.between(0, 5_000_000));
-            out.push(Action::Inject {
-                from: self.as_node,
-                to: p.to,
-                bytes: p.bytes.to_vec(),
-                delay,
-            });
+            out.push(Action::Inject { from: self.as_node, to: p.to, bytes: p.bytes.to_vec(), delay });
         }
     }
 }
@@ -169,13 +162,7 @@ impl Adversary for ReplayEverything {
     }
     fn on_packet(&mut self, p: Packet<'_>, rng: &mut Rng, out: &mut Vec<Action>) {
         let delay = Duration::from_nanos(rng.between(0, herald_core::time::nanos(self.delay_max)));
-        out.push(Action::Replay {
-            of: p.id,
-            from: p.from,
-            to: p.to,
-            bytes: p.bytes.to_vec(),
-            delay,
-        });
+        out.push(Action::Replay { of: p.id, from: p.from, to: p.to, bytes: p.bytes.to_vec(), delay });
     }
 }
 

@@ -128,10 +128,7 @@ pub struct Run<N: Node> {
 
 impl<N: Node> fmt::Debug for Run<N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Run")
-            .field("seed", &self.seed)
-            .field("summary", &self.summary)
-            .finish_non_exhaustive()
+        f.debug_struct("Run").field("seed", &self.seed).field("summary", &self.summary).finish_non_exhaustive()
     }
 }
 
@@ -151,19 +148,14 @@ pub struct Simulation<N: Node> {
 
 impl<N: Node> fmt::Debug for Simulation<N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Simulation")
-            .field("config", &self.config)
-            .finish_non_exhaustive()
+        f.debug_struct("Simulation").field("config", &self.config).finish_non_exhaustive()
     }
 }
 
 impl<N: Node> Simulation<N> {
     /// A simulation of the nodes `factory` builds (called once per node per run, and again for a
     /// node that restarts after a crash). Fails if the configuration is invalid.
-    pub fn new(
-        config: SimConfig,
-        factory: impl FnMut(NodeId) -> N + 'static,
-    ) -> Result<Self, crate::ConfigError> {
+    pub fn new(config: SimConfig, factory: impl FnMut(NodeId) -> N + 'static) -> Result<Self, crate::ConfigError> {
         config.validate()?;
         Ok(Self {
             config,
@@ -178,29 +170,20 @@ impl<N: Node> Simulation<N> {
 
     /// The Byzantine strategy the faulty nodes run (required by [`NodeModel::Byzantine`]); one
     /// value per run drives every faulty node.
-    pub fn with_strategy(
-        mut self,
-        strategy: impl FnMut() -> Box<dyn Strategy<N>> + 'static,
-    ) -> Self {
+    pub fn with_strategy(mut self, strategy: impl FnMut() -> Box<dyn Strategy<N>> + 'static) -> Self {
         self.strategy = Some(Box::new(strategy));
         self
     }
 
     /// A custom adversary for `AdversarySpec::Custom`.
-    pub fn with_adversary(
-        mut self,
-        adversary: impl FnMut() -> Box<dyn Adversary> + 'static,
-    ) -> Self {
+    pub fn with_adversary(mut self, adversary: impl FnMut() -> Box<dyn Adversary> + 'static) -> Self {
         self.adversary = Some(Box::new(adversary));
         self
     }
 
     /// The progress the liveness phase requires. The default: every correct node reports at least
     /// one observation after the heal.
-    pub fn with_liveness(
-        mut self,
-        done: impl Fn(&Progress<'_, N::Output>) -> bool + 'static,
-    ) -> Self {
+    pub fn with_liveness(mut self, done: impl Fn(&Progress<'_, N::Output>) -> bool + 'static) -> Self {
         self.liveness = Some(Box::new(done));
         self
     }
@@ -238,24 +221,17 @@ impl<N: Node> Simulation<N> {
     pub fn run(&mut self, seed: u64) -> Run<N> {
         let strategy = match &self.config.model.nodes {
             NodeModel::Byzantine { .. } => {
-                let make = self
-                    .strategy
-                    .as_mut()
-                    .expect("the Byzantine node model needs a strategy: call with_strategy");
+                let make =
+                    self.strategy.as_mut().expect("the Byzantine node model needs a strategy: call with_strategy");
                 Some(make())
             }
             _ => None,
         };
         let adversary = match &self.config.model.network {
-            NetworkModel::Arbitrary { adversary: spec } => {
-                Some(adversary::stock(spec).unwrap_or_else(|| {
-                    let make = self
-                        .adversary
-                        .as_mut()
-                        .expect("a custom adversary needs with_adversary");
-                    make()
-                }))
-            }
+            NetworkModel::Arbitrary { adversary: spec } => Some(adversary::stock(spec).unwrap_or_else(|| {
+                let make = self.adversary.as_mut().expect("a custom adversary needs with_adversary");
+                make()
+            })),
             _ => None,
         };
         let liveness = self.liveness.take();
@@ -303,39 +279,16 @@ impl<N: Node> Slot<N> {
     /// Global nanoseconds for a span of `local` nanoseconds on this clock.
     #[inline]
     fn global_span(&self, local: u64) -> u64 {
-        if self.drift_ppm == 0.0 {
-            local
-        } else {
-            (local as f64 / (1.0 + self.drift_ppm / 1e6)).ceil() as u64
-        }
+        if self.drift_ppm == 0.0 { local } else { (local as f64 / (1.0 + self.drift_ppm / 1e6)).ceil() as u64 }
     }
 }
 
 enum Event<T> {
-    Deliver {
-        from: NodeId,
-        to: NodeId,
-        msg: u64,
-        sent_at: u64,
-        bytes: Payload,
-    },
-    Timer {
-        node: NodeId,
-        generation: u64,
-        timer: T,
-    },
-    Crash {
-        node: NodeId,
-        restart_after: Option<u64>,
-        random: bool,
-    },
-    Restart {
-        node: NodeId,
-        epoch: u32,
-    },
-    Pause {
-        node: NodeId,
-    },
+    Deliver { from: NodeId, to: NodeId, msg: u64, sent_at: u64, bytes: Payload },
+    Timer { node: NodeId, generation: u64, timer: T },
+    Crash { node: NodeId, restart_after: Option<u64>, random: bool },
+    Restart { node: NodeId, epoch: u32 },
+    Pause { node: NodeId },
     PartitionStart(u32),
     PartitionEnd(u32),
 }
@@ -417,22 +370,10 @@ impl<'s, N: Node> Engine<'s, N> {
         let mut slots = Vec::with_capacity(n);
         for id in NodeId::range(n) {
             let is_byzantine = byzantine.contains(&id);
-            let offset = if offset_max > 0 {
-                net.between(0, offset_max)
-            } else {
-                0
-            };
-            let drift_ppm = if drift_max > 0.0 {
-                (net.unit() * 2.0 - 1.0) * drift_max
-            } else {
-                0.0
-            };
+            let offset = if offset_max > 0 { net.between(0, offset_max) } else { 0 };
+            let drift_ppm = if drift_max > 0.0 { (net.unit() * 2.0 - 1.0) * drift_max } else { 0.0 };
             slots.push(Slot {
-                node: if is_byzantine {
-                    None
-                } else {
-                    Some((sim.factory)(id))
-                },
+                node: if is_byzantine { None } else { Some((sim.factory)(id)) },
                 byzantine: is_byzantine,
                 status: Status::Up,
                 paused_until: 0,
@@ -444,16 +385,15 @@ impl<'s, N: Node> Engine<'s, N> {
                 drift_ppm,
             });
         }
-        let peers = NodeId::range(n)
-            .map(|me| NodeId::range(n).filter(|&p| p != me).collect())
-            .collect();
+        let peers = NodeId::range(n).map(|me| NodeId::range(n).filter(|&p| p != me).collect()).collect();
         let fifo = matches!(
             cfg.model.network,
             NetworkModel::Reliable { fifo: true } | NetworkModel::FairLoss { reorder: false, .. }
         );
         let sync_bound = match &cfg.model.timing {
-            TimingModel::Synchronous { delay_max, .. }
-            | TimingModel::PartiallySynchronous { delay_max, .. } => Some(nanos(*delay_max)),
+            TimingModel::Synchronous { delay_max, .. } | TimingModel::PartiallySynchronous { delay_max, .. } => {
+                Some(nanos(*delay_max))
+            }
             TimingModel::Asynchronous { .. } => None,
         };
         Self {
@@ -508,11 +448,7 @@ impl<'s, N: Node> Engine<'s, N> {
         self.next_fault += 1;
         let ok = self.mask.as_ref().is_none_or(|m| m.contains(&index));
         if ok {
-            self.faults.push(Fault {
-                index,
-                t: self.now,
-                kind,
-            });
+            self.faults.push(Fault { index, t: self.now, kind });
         }
         ok
     }
@@ -521,9 +457,7 @@ impl<'s, N: Node> Engine<'s, N> {
         self.schedule_faults();
         for i in 0..self.n {
             if !self.slots[i].byzantine || self.strategy.is_some() {
-                self.record(RecordKind::Start {
-                    node: NodeId::from(i),
-                });
+                self.record(RecordKind::Start { node: NodeId::from(i) });
                 self.dispatch(i, Input::Start);
             }
         }
@@ -535,18 +469,12 @@ impl<'s, N: Node> Engine<'s, N> {
                 self.heal();
                 let start = self.outputs.len();
                 let heal = self.now;
-                let default_rule = |p: &Progress<'_, N::Output>| {
-                    p.correct
-                        .iter()
-                        .all(|id| p.outputs.iter().any(|o| o.node == *id))
-                };
-                let rule: &dyn Fn(&Progress<'_, N::Output>) -> bool =
-                    liveness.unwrap_or(&default_rule);
+                let default_rule =
+                    |p: &Progress<'_, N::Output>| p.correct.iter().all(|id| p.outputs.iter().any(|o| o.node == *id));
+                let rule: &dyn Fn(&Progress<'_, N::Output>) -> bool = liveness.unwrap_or(&default_rule);
                 let progressed = self.run_until(heal.saturating_add(bound), Some((start, rule)));
                 self.liveness = match progressed {
-                    Some(at) => Liveness::Progressed {
-                        after_ns: at - heal,
-                    },
+                    Some(at) => Liveness::Progressed { after_ns: at - heal },
                     None => Liveness::Failed { bound_ns: bound },
                 };
             }
@@ -563,10 +491,7 @@ impl<'s, N: Node> Engine<'s, N> {
         let events_max = self.cfg().limits.events_max;
         let correct = self.correct_nodes();
         if let Some((start, rule)) = liveness {
-            if rule(&Progress {
-                outputs: &self.outputs[start..],
-                correct: &correct,
-            }) {
+            if rule(&Progress { outputs: &self.outputs[start..], correct: &correct }) {
                 return Some(self.now);
             }
         }
@@ -585,10 +510,7 @@ impl<'s, N: Node> Engine<'s, N> {
             self.handle(event);
             if let Some((start, rule)) = liveness {
                 if self.outputs.len() > outputs_before
-                    && rule(&Progress {
-                        outputs: &self.outputs[start..],
-                        correct: &correct,
-                    })
+                    && rule(&Progress { outputs: &self.outputs[start..], correct: &correct })
                 {
                     return Some(self.now);
                 }
@@ -610,41 +532,21 @@ impl<'s, N: Node> Engine<'s, N> {
     fn schedule_faults(&mut self) {
         let cfg = self.sim.config.clone();
         let time_max = nanos(cfg.limits.time_max);
-        let exp =
-            |rng: &mut Rng, rate: f64| -> u64 { ((-(1.0 - rng.unit()).ln() / rate) * 1e9) as u64 };
+        let exp = |rng: &mut Rng, rate: f64| -> u64 { ((-(1.0 - rng.unit()).ln() / rate) * 1e9) as u64 };
         match &cfg.model.nodes {
-            NodeModel::CrashStop {
-                crashes,
-                rate_per_sec,
-                ..
-            }
-            | NodeModel::CrashRecovery {
-                crashes,
-                rate_per_sec,
-                ..
-            } => {
+            NodeModel::CrashStop { crashes, rate_per_sec, .. }
+            | NodeModel::CrashRecovery { crashes, rate_per_sec, .. } => {
                 for c in crashes {
                     self.queue.push(
                         nanos(c.at),
-                        Event::Crash {
-                            node: c.node,
-                            restart_after: c.restart_after.map(nanos),
-                            random: false,
-                        },
+                        Event::Crash { node: c.node, restart_after: c.restart_after.map(nanos), random: false },
                     );
                 }
                 if *rate_per_sec > 0.0 {
                     for id in NodeId::range(self.n) {
                         let t = exp(&mut self.net, *rate_per_sec);
                         if t < time_max {
-                            self.queue.push(
-                                t,
-                                Event::Crash {
-                                    node: id,
-                                    restart_after: None,
-                                    random: true,
-                                },
-                            );
+                            self.queue.push(t, Event::Crash { node: id, restart_after: None, random: true });
                         }
                     }
                 }
@@ -652,8 +554,9 @@ impl<'s, N: Node> Engine<'s, N> {
             NodeModel::Correct | NodeModel::Byzantine { .. } => {}
         }
         let pauses = match &cfg.model.timing {
-            TimingModel::Asynchronous { pauses }
-            | TimingModel::PartiallySynchronous { pauses, .. } => pauses.rate_per_sec,
+            TimingModel::Asynchronous { pauses } | TimingModel::PartiallySynchronous { pauses, .. } => {
+                pauses.rate_per_sec
+            }
             TimingModel::Synchronous { .. } => 0.0,
         };
         if pauses > 0.0 {
@@ -665,8 +568,7 @@ impl<'s, N: Node> Engine<'s, N> {
             }
         }
         for (i, p) in cfg.model.partitions.iter().enumerate() {
-            self.queue
-                .push(nanos(p.start), Event::PartitionStart(i as u32));
+            self.queue.push(nanos(p.start), Event::PartitionStart(i as u32));
             if let Some(end) = p.end {
                 self.queue.push(nanos(end), Event::PartitionEnd(i as u32));
             }
@@ -675,47 +577,23 @@ impl<'s, N: Node> Engine<'s, N> {
 
     fn handle(&mut self, event: Event<N::Timer>) {
         match event {
-            Event::Deliver {
-                from,
-                to,
-                msg,
-                sent_at,
-                bytes,
-            } => self.on_arrival(from, to, msg, sent_at, bytes),
-            Event::Timer {
-                node,
-                generation,
-                timer,
-            } => {
+            Event::Deliver { from, to, msg, sent_at, bytes } => self.on_arrival(from, to, msg, sent_at, bytes),
+            Event::Timer { node, generation, timer } => {
                 let slot = &mut self.slots[node.index()];
                 if slot.timers.get(&timer) != Some(&generation) || slot.status != Status::Up {
                     return; // replaced, cancelled, or lost in a crash
                 }
                 if slot.paused_until > self.now {
                     let at = slot.paused_until;
-                    self.queue.push(
-                        at,
-                        Event::Timer {
-                            node,
-                            generation,
-                            timer,
-                        },
-                    );
+                    self.queue.push(at, Event::Timer { node, generation, timer });
                     return;
                 }
                 slot.timers.remove(&timer);
                 self.c.timers_fired += 1;
-                self.record(RecordKind::TimerFire {
-                    node,
-                    timer: timer.clone(),
-                });
+                self.record(RecordKind::TimerFire { node, timer: timer.clone() });
                 self.dispatch(node.index(), Input::Timer(timer));
             }
-            Event::Crash {
-                node,
-                restart_after,
-                random,
-            } => self.on_crash(node, restart_after, random),
+            Event::Crash { node, restart_after, random } => self.on_crash(node, restart_after, random),
             Event::Restart { node, epoch } => {
                 let slot = &self.slots[node.index()];
                 if slot.status == Status::Down && slot.epoch == epoch {
@@ -747,16 +625,7 @@ impl<'s, N: Node> Engine<'s, N> {
         }
         if slot.paused_until > self.now {
             let at = slot.paused_until;
-            self.queue.push(
-                at,
-                Event::Deliver {
-                    from,
-                    to,
-                    msg,
-                    sent_at,
-                    bytes,
-                },
-            );
+            self.queue.push(at, Event::Deliver { from, to, msg, sent_at, bytes });
             return;
         }
         if !self.active_cuts.is_empty() {
@@ -773,12 +642,7 @@ impl<'s, N: Node> Engine<'s, N> {
                 self.c.bytes_delivered += bytes.len() as u64;
                 // The histogram's range covers every latency a run can produce; saturate rather than fail.
                 self.latency.saturating_record((self.now - sent_at).max(1));
-                self.record(RecordKind::Deliver {
-                    from,
-                    to,
-                    msg,
-                    sent_at,
-                });
+                self.record(RecordKind::Deliver { from, to, msg, sent_at });
                 self.dispatch(to.index(), Input::Message(from, m));
             }
             Err(_) => {
@@ -799,42 +663,28 @@ impl<'s, N: Node> Engine<'s, N> {
         if reason != DropReason::InFlight {
             self.c.dropped += 1;
         }
-        self.record(RecordKind::Drop {
-            from,
-            to,
-            msg,
-            reason,
-        });
+        self.record(RecordKind::Drop { from, to, msg, reason });
     }
 
     fn hold(&mut self, from: NodeId, to: NodeId, msg: u64, sent_at: u64, bytes: Payload) {
         self.c.held += 1;
-        self.held.push(Held {
-            from,
-            to,
-            msg,
-            sent_at,
-            bytes,
-        });
+        self.held.push(Held { from, to, msg, sent_at, bytes });
     }
 
     /// Re-sends every held message whose link is no longer cut.
     fn release_held(&mut self) {
-        let held = std::mem::take(&mut self.held);
+        let mut held = std::mem::take(&mut self.held);
+        // In send order (message ids grow with sends), so FIFO links stay FIFO: a message that met
+        // the cut on arrival was held after later ones the cut stopped at their send.
+        held.sort_by_key(|h| h.msg);
         for h in held {
             if self.cut(h.from, h.to).is_some() {
                 self.held.push(h);
             } else {
-                let at = self.arrival(h.from, h.to, h.bytes.len());
+                let at = self.arrival(h.from, h.to, h.bytes.len(), 0);
                 self.queue.push(
                     at,
-                    Event::Deliver {
-                        from: h.from,
-                        to: h.to,
-                        msg: h.msg,
-                        sent_at: h.sent_at,
-                        bytes: h.bytes,
-                    },
+                    Event::Deliver { from: h.from, to: h.to, msg: h.msg, sent_at: h.sent_at, bytes: h.bytes },
                 );
             }
         }
@@ -846,11 +696,7 @@ impl<'s, N: Node> Engine<'s, N> {
             let p = &partitions[id as usize];
             let in_a = |x: NodeId| p.side_a.contains(&x);
             let in_b = |x: NodeId| {
-                if p.side_b.is_empty() {
-                    !in_a(x)
-                } else {
-                    p.side_b.contains(&x)
-                }
+                if p.side_b.is_empty() { !in_a(x) } else { p.side_b.contains(&x) }
             };
             let cut = (in_a(from) && in_b(to)) || (p.symmetric && in_a(to) && in_b(from));
             cut.then_some(p.mode)
@@ -869,11 +715,7 @@ impl<'s, N: Node> Engine<'s, N> {
                 }
                 (false, None)
             }
-            NodeModel::CrashRecovery {
-                restart_min,
-                restart_max,
-                ..
-            } => {
+            NodeModel::CrashRecovery { restart_min, restart_max, .. } => {
                 let (lo, hi) = (nanos(*restart_min), nanos(*restart_max));
                 let delay = restart_after.unwrap_or_else(|| self.net.between(lo, hi));
                 (true, Some(delay))
@@ -889,18 +731,11 @@ impl<'s, N: Node> Engine<'s, N> {
         slot.node = None;
         slot.timers.clear();
         slot.epoch += 1;
-        slot.status = if recovers {
-            Status::Down
-        } else {
-            Status::Crashed
-        };
+        slot.status = if recovers { Status::Down } else { Status::Crashed };
         let epoch = slot.epoch;
         self.record(RecordKind::Crash { node, recovers });
         if let Some(delay) = restart_after {
-            self.queue.push(
-                self.now.saturating_add(delay),
-                Event::Restart { node, epoch },
-            );
+            self.queue.push(self.now.saturating_add(delay), Event::Restart { node, epoch });
         }
     }
 
@@ -921,14 +756,7 @@ impl<'s, N: Node> Engine<'s, N> {
                 let gap = ((-(1.0 - self.net.unit()).ln() / rate_per_sec) * 1e9) as u64;
                 let at = self.now.saturating_add(gap);
                 if at < nanos(self.cfg().limits.time_max) {
-                    self.queue.push(
-                        at,
-                        Event::Crash {
-                            node,
-                            restart_after: None,
-                            random: true,
-                        },
-                    );
+                    self.queue.push(at, Event::Crash { node, restart_after: None, random: true });
                 }
             }
         }
@@ -942,9 +770,7 @@ impl<'s, N: Node> Engine<'s, N> {
         let timing = self.cfg().model.timing.clone();
         let (pauses, window_end) = match &timing {
             TimingModel::Asynchronous { pauses } => (pauses, None),
-            TimingModel::PartiallySynchronous {
-                pauses, windows, ..
-            } => {
+            TimingModel::PartiallySynchronous { pauses, windows, .. } => {
                 match windows.iter().find(|w| w.contains(self.now)) {
                     Some(w) => (pauses, Some(nanos(w.end))),
                     None => {
@@ -1000,9 +826,7 @@ impl<'s, N: Node> Engine<'s, N> {
         let id = NodeId::from(i);
         let local = Time(self.slots[i].local(self.now));
         {
-            let Slot {
-                node, rng, durable, ..
-            } = &mut self.slots[i];
+            let Slot { node, rng, durable, .. } = &mut self.slots[i];
             let mut ctx = Context::new(id, &self.peers[i], local, rng, &mut effects);
             match node {
                 Some(node) => {
@@ -1017,10 +841,7 @@ impl<'s, N: Node> Engine<'s, N> {
                     }
                 }
                 None => {
-                    let strategy = self
-                        .strategy
-                        .as_mut()
-                        .expect("a node without a protocol value is Byzantine");
+                    let strategy = self.strategy.as_mut().expect("a node without a protocol value is Byzantine");
                     match input {
                         Input::Start | Input::Recover => strategy.on_start(&mut ctx),
                         Input::Message(from, msg) => strategy.on_message(from, msg, &mut ctx),
@@ -1039,7 +860,12 @@ impl<'s, N: Node> Engine<'s, N> {
         let id = NodeId::from(i);
         match effect {
             Effect::Send { to, msg } => {
-                let bytes = codec::encode_extend(&msg, Payload::new());
+                // Most messages fit a small stack buffer; marshal there and copy once.
+                let mut buf = [0u8; 64];
+                let bytes = match codec::encode_to_slice(&msg, &mut buf) {
+                    Some(used) => Payload::from_slice(used),
+                    None => Payload::from_vec(codec::encode(&msg)),
+                };
                 self.transmit(id, to, bytes);
             }
             Effect::SendBytes { to, bytes } => self.transmit(id, to, Payload::from_vec(bytes)),
@@ -1052,20 +878,9 @@ impl<'s, N: Node> Engine<'s, N> {
                 let at = self.now.saturating_add(slot.global_span(local_after));
                 slot.timers.insert(timer.clone(), generation);
                 if self.records.is_some() {
-                    self.record(RecordKind::TimerSet {
-                        node: id,
-                        timer: timer.clone(),
-                        at: at_local,
-                    });
+                    self.record(RecordKind::TimerSet { node: id, timer: timer.clone(), at: at_local });
                 }
-                self.queue.push(
-                    at,
-                    Event::Timer {
-                        node: id,
-                        generation,
-                        timer,
-                    },
-                );
+                self.queue.push(at, Event::Timer { node: id, generation, timer });
             }
             Effect::CancelTimer { timer } => {
                 if self.slots[i].timers.remove(&timer).is_some() {
@@ -1074,22 +889,14 @@ impl<'s, N: Node> Engine<'s, N> {
             }
             Effect::Persist { key, bytes } => {
                 if self.records.is_some() {
-                    self.record(RecordKind::Persist {
-                        node: id,
-                        key: key.clone(),
-                        bytes: bytes.clone(),
-                    });
+                    self.record(RecordKind::Persist { node: id, key: key.clone(), bytes: bytes.clone() });
                 }
                 self.slots[i].durable.put(key, bytes);
             }
             Effect::Output(value) => {
                 self.c.outputs += 1;
                 let index = self.outputs.len() as u32;
-                self.outputs.push(Observed {
-                    t: self.now,
-                    node: id,
-                    value,
-                });
+                self.outputs.push(Observed { t: self.now, node: id, value });
                 self.record(RecordKind::Output { node: id, index });
             }
         }
@@ -1097,31 +904,18 @@ impl<'s, N: Node> Engine<'s, N> {
 
     /// One transmission from `from` to `to`: the network model decides its fate.
     fn transmit(&mut self, from: NodeId, to: NodeId, bytes: Payload) {
-        assert!(
-            to.index() < self.n,
-            "{from} sent to {to}, which is not a node of this cluster"
-        );
+        assert!(to.index() < self.n, "{from} sent to {to}, which is not a node of this cluster");
         let msg = self.next_msg;
         self.next_msg += 1;
         self.c.sent += 1;
         self.c.bytes_sent += bytes.len() as u64;
         if self.records.is_some() {
-            self.record(RecordKind::Send {
-                from,
-                to,
-                msg,
-                bytes: bytes.clone(),
-            });
+            self.record(RecordKind::Send { from, to, msg, bytes: bytes.clone() });
         }
         if !self.healed {
             match self.sim.config.model.network {
                 NetworkModel::Reliable { .. } => {}
-                NetworkModel::FairLoss {
-                    loss,
-                    duplicate,
-                    duplicates_max,
-                    ..
-                } => {
+                NetworkModel::FairLoss { loss, duplicate, duplicates_max, .. } => {
                     if loss > 0.0 && self.net.chance(loss) && self.allow(FaultKind::Loss) {
                         return self.drop_msg(from, to, msg, DropReason::Loss);
                     }
@@ -1146,23 +940,16 @@ impl<'s, N: Node> Engine<'s, N> {
 
     fn through_adversary(&mut self, from: NodeId, to: NodeId, msg: u64, bytes: Payload) {
         let mut actions = std::mem::take(&mut self.actions);
-        let packet = Packet {
-            id: msg,
-            from,
-            to,
-            bytes: &bytes,
-            now: Time(self.now),
-        };
-        self.adversary
-            .as_mut()
-            .expect("arbitrary network has an adversary")
-            .on_packet(packet, &mut self.net, &mut actions);
+        let packet = Packet { id: msg, from, to, bytes: &bytes, now: Time(self.now) };
+        self.adversary.as_mut().expect("arbitrary network has an adversary").on_packet(
+            packet,
+            &mut self.net,
+            &mut actions,
+        );
         let mut fate = None;
         for action in actions.drain(..) {
             match action {
-                Action::Deliver { extra } if fate.is_none() => {
-                    fate = Some(Some((bytes.clone(), nanos(extra))))
-                }
+                Action::Deliver { extra } if fate.is_none() => fate = Some(Some((bytes.clone(), nanos(extra)))),
                 Action::Drop if fate.is_none() => {
                     fate = Some(if self.allow(FaultKind::Adversary) {
                         self.drop_msg(from, to, msg, DropReason::Adversary);
@@ -1174,53 +961,31 @@ impl<'s, N: Node> Engine<'s, N> {
                 Action::Modify { bytes: changed } if fate.is_none() => {
                     fate = Some(if self.allow(FaultKind::Adversary) {
                         self.c.modified += 1;
-                        self.record(RecordKind::Modify {
-                            from,
-                            to,
-                            msg,
-                            bytes: changed.clone(),
-                        });
+                        self.record(RecordKind::Modify { from, to, msg, bytes: changed.clone() });
                         Some((Payload::from_vec(changed), 0))
                     } else {
                         Some((bytes.clone(), 0))
                     });
                 }
-                Action::Inject {
-                    from: claimed,
-                    to,
-                    bytes,
-                    delay,
-                } if to.index() < self.n && claimed.index() < self.n => {
+                Action::Inject { from: claimed, to, bytes, delay }
+                    if to.index() < self.n && claimed.index() < self.n =>
+                {
                     if self.allow(FaultKind::Adversary) {
                         let id = self.next_msg;
                         self.next_msg += 1;
                         self.c.injected += 1;
-                        self.record(RecordKind::Inject {
-                            from: claimed,
-                            to,
-                            msg: id,
-                            bytes: bytes.clone(),
-                        });
+                        self.record(RecordKind::Inject { from: claimed, to, msg: id, bytes: bytes.clone() });
                         self.route(claimed, to, id, Payload::from_vec(bytes), nanos(delay));
                     }
                 }
-                Action::Replay {
-                    of,
-                    from: sender,
-                    to,
-                    bytes,
-                    delay,
-                } if to.index() < self.n && sender.index() < self.n => {
+                Action::Replay { of, from: sender, to, bytes, delay }
+                    if to.index() < self.n && sender.index() < self.n =>
+                {
                     if self.allow(FaultKind::Adversary) {
                         let id = self.next_msg;
                         self.next_msg += 1;
                         self.c.replayed += 1;
-                        self.record(RecordKind::Replay {
-                            from: sender,
-                            to,
-                            msg: id,
-                            of,
-                        });
+                        self.record(RecordKind::Replay { from: sender, to, msg: id, of });
                         self.route(sender, to, id, Payload::from_vec(bytes), nanos(delay));
                     }
                 }
@@ -1243,23 +1008,15 @@ impl<'s, N: Node> Engine<'s, N> {
                 None => {}
             }
         }
-        let at = self.arrival(from, to, bytes.len()).saturating_add(extra);
-        self.queue.push(
-            at,
-            Event::Deliver {
-                from,
-                to,
-                msg,
-                sent_at: self.now,
-                bytes,
-            },
-        );
+        let at = self.arrival(from, to, bytes.len(), extra);
+        self.queue.push(at, Event::Deliver { from, to, msg, sent_at: self.now, bytes });
     }
 
     /// When a message of `len` bytes sent now arrives: serialisation onto the link (bandwidth,
-    /// packets), propagation latency, the timing model's bounds, and FIFO order if required.
+    /// packets), propagation latency, `extra` delay from the adversary, the timing model's bounds
+    /// (which the adversary's delay cannot break either), and FIFO order if required.
     #[inline]
-    fn arrival(&mut self, from: NodeId, to: NodeId, len: usize) -> u64 {
+    fn arrival(&mut self, from: NodeId, to: NodeId, len: usize, extra: u64) -> u64 {
         let cfg = &self.sim.config;
         let mtu = cfg.link.mtu as usize;
         let packets = len.div_ceil(mtu).max(1) as u64;
@@ -1275,15 +1032,10 @@ impl<'s, N: Node> Engine<'s, N> {
             link.busy_ns += tx;
             depart = link.free_at;
         }
-        let mut at = depart.saturating_add(cfg.link.latency.sample(&mut self.net));
+        let mut at = depart.saturating_add(cfg.link.latency.sample(&mut self.net)).saturating_add(extra);
         if let Some(bound) = self.sync_bound {
             let mut limit = self.now.saturating_add(bound);
-            if let TimingModel::PartiallySynchronous {
-                windows,
-                async_delay,
-                ..
-            } = &cfg.model.timing
-            {
+            if let TimingModel::PartiallySynchronous { windows, async_delay, .. } = &cfg.model.timing {
                 if let Some(w) = windows.iter().find(|w| w.contains(self.now)) {
                     // Inside an asynchronous window delays are unbounded, but end with the window.
                     at = at.saturating_add(async_delay.sample(&mut self.net));
@@ -1306,34 +1058,18 @@ impl<'s, N: Node> Engine<'s, N> {
             if let Event::Deliver { from, to, msg, .. } = event {
                 self.c.in_flight_at_end += 1;
                 if let Some(r) = &mut self.records {
-                    r.push(Record {
-                        t,
-                        kind: RecordKind::Drop {
-                            from,
-                            to,
-                            msg,
-                            reason: DropReason::InFlight,
-                        },
-                    });
+                    r.push(Record { t, kind: RecordKind::Drop { from, to, msg, reason: DropReason::InFlight } });
                 }
             }
         }
         for h in std::mem::take(&mut self.held) {
             self.c.in_flight_at_end += 1;
-            self.record(RecordKind::Drop {
-                from: h.from,
-                to: h.to,
-                msg: h.msg,
-                reason: DropReason::InFlight,
-            });
+            self.record(RecordKind::Drop { from: h.from, to: h.to, msg: h.msg, reason: DropReason::InFlight });
         }
         let secs = self.now as f64 / 1e9;
         let per_sec = |x: u64| if secs > 0.0 { x as f64 / secs } else { 0.0 };
         let link_utilisation_max = if self.now > 0 && self.cfg().link.bandwidth_bps.is_some() {
-            self.links
-                .iter()
-                .map(|l| l.busy_ns as f64 / self.now as f64)
-                .fold(0.0, f64::max)
+            self.links.iter().map(|l| l.busy_ns as f64 / self.now as f64).fold(0.0, f64::max)
         } else {
             0.0
         };

@@ -50,9 +50,7 @@ pub(crate) mod opt_ns {
             None => s.serialize_none(),
         }
     }
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Option<Duration>, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
         Option::<u64>::deserialize(d).map(|o| o.map(Duration::from_nanos))
     }
 }
@@ -259,12 +257,7 @@ pub struct Pauses {
 impl Pauses {
     /// No pauses.
     pub fn none() -> Self {
-        Self {
-            rate_per_sec: 0.0,
-            duration: Latency::Constant {
-                value: Duration::ZERO,
-            },
-        }
+        Self { rate_per_sec: 0.0, duration: Latency::Constant { value: Duration::ZERO } }
     }
 }
 
@@ -355,30 +348,21 @@ impl Latency {
             Self::Pareto { min, shape } => {
                 let u = 1.0 - rng.unit();
                 let x = nanos(*min) as f64 / u.powf(1.0 / shape);
-                if x >= u64::MAX as f64 {
-                    u64::MAX / 4
-                } else {
-                    x as u64
-                }
+                if x >= u64::MAX as f64 { u64::MAX / 4 } else { x as u64 }
             }
         }
     }
 
     fn validate(&self, field: &str) -> Result<(), ConfigError> {
         match self {
-            Self::Uniform { min, max } if min > max => Err(ConfigError::new(
-                field,
-                format!("uniform min {min:?} exceeds max {max:?}"),
-            )),
-            Self::Exponential { mean, .. } if mean.is_zero() => Err(ConfigError::new(
-                field,
-                "an exponential distribution needs a positive mean",
-            )),
+            Self::Uniform { min, max } if min > max => {
+                Err(ConfigError::new(field, format!("uniform min {min:?} exceeds max {max:?}")))
+            }
+            Self::Exponential { mean, .. } if mean.is_zero() => {
+                Err(ConfigError::new(field, "an exponential distribution needs a positive mean"))
+            }
             Self::Pareto { shape, min } if !(*shape > 0.0) || min.is_zero() => {
-                Err(ConfigError::new(
-                    field,
-                    "a Pareto distribution needs shape > 0 and a positive min",
-                ))
+                Err(ConfigError::new(field, "a Pareto distribution needs shape > 0 and a positive min"))
             }
             _ => Ok(()),
         }
@@ -434,10 +418,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self {
-            time_max: Duration::from_secs(10),
-            events_max: u64::MAX,
-        }
+        Self { time_max: Duration::from_secs(10), events_max: u64::MAX }
     }
 }
 
@@ -450,9 +431,7 @@ impl SimConfig {
             model: SystemModel {
                 network: NetworkModel::Reliable { fifo: false },
                 nodes: NodeModel::Correct,
-                timing: TimingModel::Asynchronous {
-                    pauses: Pauses::none(),
-                },
+                timing: TimingModel::Asynchronous { pauses: Pauses::none() },
                 partitions: Vec::new(),
             },
             link: LinkModel::default(),
@@ -466,19 +445,13 @@ impl SimConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let n = self.nodes;
         if n == 0 || n > 1 << 16 {
-            return Err(ConfigError::new(
-                "nodes",
-                format!("{n} nodes: expected 1 to 65536"),
-            ));
+            return Err(ConfigError::new("nodes", format!("{n} nodes: expected 1 to 65536")));
         }
         let node_ok = |field: &str, id: NodeId| {
             if id.index() < n {
                 Ok(())
             } else {
-                Err(ConfigError::new(
-                    field,
-                    format!("{id} is not a node of this {n}-node cluster"),
-                ))
+                Err(ConfigError::new(field, format!("{id} is not a node of this {n}-node cluster")))
             }
         };
         self.validate_network()?;
@@ -487,10 +460,7 @@ impl SimConfig {
         self.validate_partitions(&node_ok)?;
         self.link.latency.validate("link.latency")?;
         if self.link.mtu <= self.link.packet_header || self.link.mtu < 64 {
-            return Err(ConfigError::new(
-                "link.mtu",
-                "the MTU must be at least 64 bytes and exceed the packet header",
-            ));
+            return Err(ConfigError::new("link.mtu", "the MTU must be at least 64 bytes and exceed the packet header"));
         }
         if self.link.bandwidth_bps == Some(0) {
             return Err(ConfigError::new(
@@ -506,16 +476,10 @@ impl SimConfig {
             ));
         }
         if self.limits.time_max.is_zero() {
-            return Err(ConfigError::new(
-                "limits.time_max",
-                "a run needs some virtual time",
-            ));
+            return Err(ConfigError::new("limits.time_max", "a run needs some virtual time"));
         }
         if self.liveness_bound.is_some_and(|b| b.is_zero()) {
-            return Err(ConfigError::new(
-                "liveness_bound",
-                "the liveness bound must be positive",
-            ));
+            return Err(ConfigError::new("liveness_bound", "the liveness bound must be positive"));
         }
         Ok(())
     }
@@ -523,12 +487,7 @@ impl SimConfig {
     fn validate_network(&self) -> Result<(), ConfigError> {
         match &self.model.network {
             NetworkModel::Reliable { .. } => Ok(()),
-            NetworkModel::FairLoss {
-                loss,
-                duplicate,
-                duplicates_max,
-                ..
-            } => {
+            NetworkModel::FairLoss { loss, duplicate, duplicates_max, .. } => {
                 if !(0.0..1.0).contains(loss) {
                     return Err(ConfigError::new(
                         "loss",
@@ -538,10 +497,7 @@ impl SimConfig {
                     ));
                 }
                 if !(0.0..=1.0).contains(duplicate) {
-                    return Err(ConfigError::new(
-                        "duplicate",
-                        format!("{duplicate}: a probability must be in [0, 1]"),
-                    ));
+                    return Err(ConfigError::new("duplicate", format!("{duplicate}: a probability must be in [0, 1]")));
                 }
                 if *duplicate > 0.0 && *duplicates_max == 0 {
                     return Err(ConfigError::new(
@@ -555,69 +511,38 @@ impl SimConfig {
                 AdversarySpec::ModifyRandomBit { ratio } | AdversarySpec::SpoofAs { ratio, .. }
                     if !(0.0..=1.0).contains(ratio) =>
                 {
-                    Err(ConfigError::new(
-                        "adversary.ratio",
-                        format!("{ratio}: a probability must be in [0, 1]"),
-                    ))
+                    Err(ConfigError::new("adversary.ratio", format!("{ratio}: a probability must be in [0, 1]")))
                 }
-                AdversarySpec::SpoofAs { as_node, .. } if as_node.index() >= self.nodes => Err(
-                    ConfigError::new("adversary.as_node", format!("{as_node} is not a node")),
-                ),
-                AdversarySpec::BlockFor {
-                    start,
-                    end: Some(end),
-                } if end <= start => Err(ConfigError::new(
-                    "adversary.end",
-                    "the blocking window ends before it starts",
-                )),
+                AdversarySpec::SpoofAs { as_node, .. } if as_node.index() >= self.nodes => {
+                    Err(ConfigError::new("adversary.as_node", format!("{as_node} is not a node")))
+                }
+                AdversarySpec::BlockFor { start, end: Some(end) } if end <= start => {
+                    Err(ConfigError::new("adversary.end", "the blocking window ends before it starts"))
+                }
                 _ => Ok(()),
             },
         }
     }
 
-    fn validate_nodes(
-        &self,
-        node_ok: &dyn Fn(&str, NodeId) -> Result<(), ConfigError>,
-    ) -> Result<(), ConfigError> {
+    fn validate_nodes(&self, node_ok: &dyn Fn(&str, NodeId) -> Result<(), ConfigError>) -> Result<(), ConfigError> {
         match &self.model.nodes {
             NodeModel::Correct => Ok(()),
-            NodeModel::CrashStop {
-                crashes,
-                rate_per_sec,
-                ..
-            } => {
-                crashes
-                    .iter()
-                    .try_for_each(|c| node_ok("nodes.crashes", c.node))?;
+            NodeModel::CrashStop { crashes, rate_per_sec, .. } => {
+                crashes.iter().try_for_each(|c| node_ok("nodes.crashes", c.node))?;
                 rate_ok(*rate_per_sec, "nodes.rate")
             }
-            NodeModel::CrashRecovery {
-                crashes,
-                rate_per_sec,
-                restart_min,
-                restart_max,
-            } => {
-                crashes
-                    .iter()
-                    .try_for_each(|c| node_ok("nodes.crashes", c.node))?;
+            NodeModel::CrashRecovery { crashes, rate_per_sec, restart_min, restart_max } => {
+                crashes.iter().try_for_each(|c| node_ok("nodes.crashes", c.node))?;
                 rate_ok(*rate_per_sec, "nodes.rate")?;
                 if restart_min > restart_max {
-                    return Err(ConfigError::new(
-                        "nodes.restart",
-                        "restart_min exceeds restart_max",
-                    ));
+                    return Err(ConfigError::new("nodes.restart", "restart_min exceeds restart_max"));
                 }
                 Ok(())
             }
             NodeModel::Byzantine { faulty } => {
-                faulty
-                    .iter()
-                    .try_for_each(|&id| node_ok("nodes.faulty", id))?;
+                faulty.iter().try_for_each(|&id| node_ok("nodes.faulty", id))?;
                 if faulty.len() >= self.nodes {
-                    return Err(ConfigError::new(
-                        "nodes.faulty",
-                        "every node is faulty: nothing is left to check",
-                    ));
+                    return Err(ConfigError::new("nodes.faulty", "every node is faulty: nothing is left to check"));
                 }
                 Ok(())
             }
@@ -627,18 +552,13 @@ impl SimConfig {
     fn validate_timing(&self) -> Result<(), ConfigError> {
         let bounded = |delay_max: &Duration| -> Result<(), ConfigError> {
             if delay_max.is_zero() {
-                return Err(ConfigError::new(
-                    "timing.delay_max",
-                    "a synchronous delay bound must be positive",
-                ));
+                return Err(ConfigError::new("timing.delay_max", "a synchronous delay bound must be positive"));
             }
             match self.link.latency.max() {
                 Some(max) if max <= *delay_max => Ok(()),
                 Some(max) => Err(ConfigError::new(
                     "latency",
-                    format!(
-                        "latency up to {max:?} exceeds the synchronous bound timing.delay_max = {delay_max:?}"
-                    ),
+                    format!("latency up to {max:?} exceeds the synchronous bound timing.delay_max = {delay_max:?}"),
                 )),
                 None => Err(ConfigError::new(
                     "latency",
@@ -648,13 +568,7 @@ impl SimConfig {
         };
         match &self.model.timing {
             TimingModel::Synchronous { delay_max, .. } => bounded(delay_max),
-            TimingModel::PartiallySynchronous {
-                delay_max,
-                windows,
-                async_delay,
-                pauses,
-                ..
-            } => {
+            TimingModel::PartiallySynchronous { delay_max, windows, async_delay, pauses, .. } => {
                 bounded(delay_max)?;
                 async_delay.validate("timing.async_delay")?;
                 pauses.duration.validate("timing.pauses.duration")?;
@@ -683,26 +597,17 @@ impl SimConfig {
         for (i, p) in self.model.partitions.iter().enumerate() {
             let field = format!("partitions[{i}]");
             if p.side_a.is_empty() {
-                return Err(ConfigError::new(
-                    &format!("{field}.side_a"),
-                    "a partition needs nodes on its first side",
-                ));
+                return Err(ConfigError::new(&format!("{field}.side_a"), "a partition needs nodes on its first side"));
             }
             for &id in p.side_a.iter().chain(&p.side_b) {
                 node_ok(&field, id)?;
             }
             if p.side_a.iter().any(|id| p.side_b.contains(id)) {
-                return Err(ConfigError::new(
-                    &field,
-                    "a node cannot be on both sides of a partition",
-                ));
+                return Err(ConfigError::new(&field, "a node cannot be on both sides of a partition"));
             }
             if let Some(end) = p.end {
                 if end <= p.start {
-                    return Err(ConfigError::new(
-                        &format!("{field}.end"),
-                        "the partition ends before it starts",
-                    ));
+                    return Err(ConfigError::new(&format!("{field}.end"), "the partition ends before it starts"));
                 }
             }
             match (&self.model.network, p.end, p.mode) {
@@ -712,8 +617,7 @@ impl SimConfig {
                         "a partition that never ends is not fair-loss: under fair loss a partition lasts a finite time",
                     ));
                 }
-                (NetworkModel::Reliable { .. }, None, _)
-                | (NetworkModel::Reliable { .. }, _, CutMode::Drop) => {
+                (NetworkModel::Reliable { .. }, None, _) | (NetworkModel::Reliable { .. }, _, CutMode::Drop) => {
                     return Err(ConfigError::new(
                         &format!("{field}.mode"),
                         "a reliable network delivers every message: a partition there must hold messages and end",
@@ -730,10 +634,7 @@ fn rate_ok(rate: f64, field: &str) -> Result<(), ConfigError> {
     if rate >= 0.0 && rate.is_finite() {
         Ok(())
     } else {
-        Err(ConfigError::new(
-            field,
-            format!("{rate}: a rate must be finite and non-negative"),
-        ))
+        Err(ConfigError::new(field, format!("{rate}: a rate must be finite and non-negative")))
     }
 }
 
@@ -750,9 +651,6 @@ pub struct ConfigError {
 impl ConfigError {
     /// An error about `field`.
     pub fn new(field: &str, message: impl Into<String>) -> Self {
-        Self {
-            field: field.to_string(),
-            message: message.into(),
-        }
+        Self { field: field.to_string(), message: message.into() }
     }
 }

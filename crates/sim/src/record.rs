@@ -24,49 +24,19 @@ pub enum RecordKind<T> {
     /// `on_start` ran.
     Start { node: NodeId },
     /// A node sent a message.
-    Send {
-        from: NodeId,
-        to: NodeId,
-        msg: u64,
-        bytes: Payload,
-    },
+    Send { from: NodeId, to: NodeId, msg: u64, bytes: Payload },
     /// A message reached `on_message`.
-    Deliver {
-        from: NodeId,
-        to: NodeId,
-        msg: u64,
-        sent_at: u64,
-    },
+    Deliver { from: NodeId, to: NodeId, msg: u64, sent_at: u64 },
     /// A transmission was lost.
-    Drop {
-        from: NodeId,
-        to: NodeId,
-        msg: u64,
-        reason: DropReason,
-    },
+    Drop { from: NodeId, to: NodeId, msg: u64, reason: DropReason },
     /// The network made an extra copy.
     Duplicate { from: NodeId, to: NodeId, msg: u64 },
     /// The adversary changed the bytes.
-    Modify {
-        from: NodeId,
-        to: NodeId,
-        msg: u64,
-        bytes: Vec<u8>,
-    },
+    Modify { from: NodeId, to: NodeId, msg: u64, bytes: Vec<u8> },
     /// The adversary injected a transmission claiming `from`.
-    Inject {
-        from: NodeId,
-        to: NodeId,
-        msg: u64,
-        bytes: Vec<u8>,
-    },
+    Inject { from: NodeId, to: NodeId, msg: u64, bytes: Vec<u8> },
     /// The adversary replayed transmission `of` as `msg`.
-    Replay {
-        from: NodeId,
-        to: NodeId,
-        msg: u64,
-        of: u64,
-    },
+    Replay { from: NodeId, to: NodeId, msg: u64, of: u64 },
     /// A timer was set for local time `at`.
     TimerSet { node: NodeId, timer: T, at: u64 },
     /// A timer fired.
@@ -76,19 +46,11 @@ pub enum RecordKind<T> {
     /// A node crashed.
     Crash { node: NodeId, recovers: bool },
     /// A node restarted with durable storage of `keys` keys and this digest.
-    Recover {
-        node: NodeId,
-        keys: u32,
-        digest: u64,
-    },
+    Recover { node: NodeId, keys: u32, digest: u64 },
     /// A node paused until `until`.
     Pause { node: NodeId, until: u64 },
     /// A node persisted `bytes` under `key`.
-    Persist {
-        node: NodeId,
-        key: String,
-        bytes: Vec<u8>,
-    },
+    Persist { node: NodeId, key: String, bytes: Vec<u8> },
     /// A node output observation number `index` of the run.
     Output { node: NodeId, index: u32 },
     /// Partition `id` started.

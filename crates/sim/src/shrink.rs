@@ -1,6 +1,7 @@
 //! Shrinking: given a failing run, find a smaller one that fails the same way — fewer faults
 //! (delta debugging over the run's numbered fault decisions) and fewer events (the shortest prefix
-//! that still fails). The result is a fault mask and an event limit that reproduce it exactly.
+//! that still fails because of those faults). The result is a fault mask and an event limit that
+//! reproduce it exactly.
 
 use crate::engine::{Run, Simulation};
 use herald_core::Node;
@@ -56,36 +57,27 @@ pub fn shrink<N: Node>(
     // The minimal run may apply fewer decisions than the mask allows: keep only those it applied.
     let minimal = test(&kept, sim).expect("ddmin returns a failing subset");
     let mask: BTreeSet<u32> = minimal.faults.iter().map(|f| f.index).collect();
-    // Shortest failing prefix, by bisection on the event limit.
+    // Shortest failing prefix, by bisection on the event limit. A prefix only counts if the same
+    // prefix *without* the faults passes: otherwise the cut itself (not the faults) is what fails
+    // — as with any property about what eventually happens, such as "every message arrives".
+    let mask_list: Vec<u32> = mask.iter().copied().collect();
     let (mut lo, mut hi) = (1u64, minimal.summary.counters.events.max(1));
     let mut config = original_config.clone();
-    while lo < hi && budget_left > 0 {
-        budget_left -= 1;
+    while lo < hi && budget_left > 1 && !mask.is_empty() {
+        budget_left -= 2;
         let mid = lo + (hi - lo) / 2;
         config.limits.events_max = mid;
-        sim.set_config(config.clone())
-            .expect("only the event limit changed");
-        if test(&mask.iter().copied().collect::<Vec<_>>(), sim).is_some() {
+        sim.set_config(config.clone()).expect("only the event limit changed");
+        if test(&mask_list, sim).is_some() && test(&[], sim).is_none() {
             hi = mid;
         } else {
             lo = mid + 1;
         }
     }
-    sim.set_config(original_config)
-        .expect("restoring a valid configuration");
+    sim.set_config(original_config).expect("restoring a valid configuration");
     sim.set_fault_mask(None);
-    let events_max = if hi >= minimal.summary.counters.events {
-        u64::MAX
-    } else {
-        hi
-    };
-    Some(Shrunk {
-        mask,
-        events_max,
-        faults_before,
-        events_before,
-        runs,
-    })
+    let events_max = if hi >= minimal.summary.counters.events { u64::MAX } else { hi };
+    Some(Shrunk { mask, events_max, faults_before, events_before, runs })
 }
 
 /// Delta debugging (Zeller's ddmin): a 1-minimal subset of `items` for which `fails` holds,
@@ -104,12 +96,7 @@ fn ddmin(mut items: Vec<u32>, fails: &mut dyn FnMut(&[u32]) -> bool) -> Vec<u32>
             continue;
         }
         let complement = parts.iter().enumerate().map(|(i, _)| {
-            parts
-                .iter()
-                .enumerate()
-                .filter(|(j, _)| *j != i)
-                .flat_map(|(_, p)| p.iter().copied())
-                .collect::<Vec<u32>>()
+            parts.iter().enumerate().filter(|(j, _)| *j != i).flat_map(|(_, p)| p.iter().copied()).collect::<Vec<u32>>()
         });
         let mut reduced = false;
         for c in complement {

@@ -18,9 +18,7 @@ pub fn sweep<R: Send>(
     let next = AtomicU64::new(seeds.start);
     let done = AtomicU64::new(0);
     let results = Mutex::new(Vec::with_capacity((seeds.end - seeds.start) as usize));
-    let threads = threads
-        .max(1)
-        .min((seeds.end - seeds.start).max(1) as usize);
+    let threads = threads.max(1).min((seeds.end - seeds.start).max(1) as usize);
     std::thread::scope(|scope| {
         for _ in 0..threads {
             scope.spawn(|| {
@@ -33,10 +31,7 @@ pub fn sweep<R: Send>(
                     local.push((seed, run_one(seed)));
                     on_done(done.fetch_add(1, Ordering::Relaxed) + 1);
                 }
-                results
-                    .lock()
-                    .expect("a sweep worker panicked")
-                    .extend(local);
+                results.lock().expect("a sweep worker panicked").extend(local);
             });
         }
     });
@@ -48,10 +43,7 @@ pub fn sweep<R: Send>(
 /// Shard `index` (1-based) of `count` over `seeds`: contiguous slices whose sizes differ by at
 /// most one and which together cover the range exactly once.
 pub fn shard(seeds: Range<u64>, index: u64, count: u64) -> Range<u64> {
-    assert!(
-        count > 0 && (1..=count).contains(&index),
-        "shard {index}/{count} does not exist"
-    );
+    assert!(count > 0 && (1..=count).contains(&index), "shard {index}/{count} does not exist");
     let len = u128::from(seeds.end - seeds.start);
     let at = |k: u64| seeds.start + (len * u128::from(k) / u128::from(count)) as u64;
     at(index - 1)..at(index)

@@ -37,10 +37,7 @@ impl<N: Node> Oracle<N> for NoHandlerWhileDown {
                 _ => None,
             };
             if let Some(node) = acting.filter(|n| down.contains(n)) {
-                return Err(format!(
-                    "t={}ns: {node} acted while crashed: {:?}",
-                    r.t, r.kind
-                ));
+                return Err(format!("t={}ns: {node} acted while crashed: {:?}", r.t, r.kind));
             }
         }
         Ok(())

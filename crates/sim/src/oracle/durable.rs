@@ -19,10 +19,9 @@ impl<N: Node> Oracle<N> for OnlyDurableSurvives {
         let mut stores: BTreeMap<_, Durable> = BTreeMap::new();
         for r in &run.records {
             match &r.kind {
-                RecordKind::Persist { node, key, bytes } => stores
-                    .entry(*node)
-                    .or_default()
-                    .put(key.clone(), bytes.clone()),
+                RecordKind::Persist { node, key, bytes } => {
+                    stores.entry(*node).or_default().put(key.clone(), bytes.clone())
+                }
                 RecordKind::Recover { node, keys, digest } => {
                     let expected = stores.entry(*node).or_default();
                     if expected.len() as u32 != *keys || expected.digest() != *digest {

@@ -22,10 +22,7 @@ impl<N: Node> Oracle<N> for FifoOrder {
             if let RecordKind::Deliver { from, to, msg, .. } = r.kind {
                 if let Some(&prev) = last.get(&(from, to)) {
                     if msg < prev {
-                        return Err(format!(
-                            "t={}ns: {from}→{to} delivered message {msg} after {prev}",
-                            r.t
-                        ));
+                        return Err(format!("t={}ns: {from}→{to} delivered message {msg} after {prev}", r.t));
                     }
                 }
                 last.insert((from, to), msg);

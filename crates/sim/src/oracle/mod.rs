@@ -47,10 +47,7 @@ pub struct Violation {
 /// Checks every oracle; the first violation wins.
 pub fn check_all<N: Node>(run: &Run<N>, oracles: &[Box<dyn Oracle<N>>]) -> Result<(), Violation> {
     for oracle in oracles {
-        oracle.check(run).map_err(|detail| Violation {
-            property: oracle.name().to_string(),
-            detail,
-        })?;
+        oracle.check(run).map_err(|detail| Violation { property: oracle.name().to_string(), detail })?;
     }
     Ok(())
 }
@@ -58,8 +55,7 @@ pub fn check_all<N: Node>(run: &Run<N>, oracles: &[Box<dyn Oracle<N>>]) -> Resul
 /// The model oracles that apply to `config`: the simulator's own guarantees, checked on every
 /// recorded run in the test suite.
 pub fn model_oracles<N: Node>(config: &SimConfig) -> Vec<Box<dyn Oracle<N>>> {
-    let mut v: Vec<Box<dyn Oracle<N>>> =
-        vec![Box::new(NothingCrossesACut), Box::new(NoHandlerWhileDown)];
+    let mut v: Vec<Box<dyn Oracle<N>>> = vec![Box::new(NothingCrossesACut), Box::new(NoHandlerWhileDown)];
     match config.model.network {
         NetworkModel::Reliable { fifo } => {
             v.push(Box::new(NoCreation));
@@ -86,14 +82,8 @@ pub fn model_oracles<N: Node>(config: &SimConfig) -> Vec<Box<dyn Oracle<N>>> {
 }
 
 /// A protocol oracle from a function over the run (usually over `run.outputs`).
-pub fn from_fn<N: Node>(
-    name: &str,
-    check: impl Fn(&Run<N>) -> Result<(), String> + 'static,
-) -> Box<dyn Oracle<N>> {
-    Box::new(FnOracle {
-        name: name.to_string(),
-        check: Box::new(check),
-    })
+pub fn from_fn<N: Node>(name: &str, check: impl Fn(&Run<N>) -> Result<(), String> + 'static) -> Box<dyn Oracle<N>> {
+    Box::new(FnOracle { name: name.to_string(), check: Box::new(check) })
 }
 
 struct FnOracle<N: Node> {

@@ -25,19 +25,11 @@ impl<N: Node> Oracle<N> for NoCreation {
                 RecordKind::Deliver { from, to, msg, .. } => match sent.get(msg) {
                     Some(&(f, t)) if f == *from && t == *to => {}
                     _ => {
-                        return Err(format!(
-                            "t={}ns: {to} got message {msg} from {from}, which nobody sent",
-                            r.t
-                        ));
+                        return Err(format!("t={}ns: {to} got message {msg} from {from}, which nobody sent", r.t));
                     }
                 },
-                RecordKind::Inject { msg, .. }
-                | RecordKind::Modify { msg, .. }
-                | RecordKind::Replay { msg, .. } => {
-                    return Err(format!(
-                        "t={}ns: message {msg} was forged on a non-arbitrary network",
-                        r.t
-                    ));
+                RecordKind::Inject { msg, .. } | RecordKind::Modify { msg, .. } | RecordKind::Replay { msg, .. } => {
+                    return Err(format!("t={}ns: message {msg} was forged on a non-arbitrary network", r.t));
                 }
                 _ => {}
             }

@@ -23,11 +23,7 @@ impl<N: Node> Oracle<N> for NothingCrossesACut {
                 let p = &partitions[id as usize];
                 let in_a = |x: NodeId| p.side_a.contains(&x);
                 let in_b = |x: NodeId| {
-                    if p.side_b.is_empty() {
-                        !in_a(x)
-                    } else {
-                        p.side_b.contains(&x)
-                    }
+                    if p.side_b.is_empty() { !in_a(x) } else { p.side_b.contains(&x) }
                 };
                 (in_a(from) && in_b(to)) || (p.symmetric && in_a(to) && in_b(from))
             })
@@ -37,17 +33,9 @@ impl<N: Node> Oracle<N> for NothingCrossesACut {
                 RecordKind::PartitionStart { id } => active.push(*id),
                 RecordKind::PartitionEnd { id } => active.retain(|a| a != id),
                 RecordKind::Deliver { from, to, msg, .. } if cut(&active, *from, *to) => {
-                    return Err(format!(
-                        "t={}ns: message {msg} crossed an active cut {from}→{to}",
-                        r.t
-                    ));
+                    return Err(format!("t={}ns: message {msg} crossed an active cut {from}→{to}", r.t));
                 }
-                RecordKind::Drop {
-                    from,
-                    to,
-                    msg,
-                    reason: DropReason::Partition,
-                } if !cut(&active, *from, *to) => {
+                RecordKind::Drop { from, to, msg, reason: DropReason::Partition } if !cut(&active, *from, *to) => {
                     return Err(format!(
                         "t={}ns: message {msg} {from}→{to} was cut by a partition that does not cover that link",
                         r.t

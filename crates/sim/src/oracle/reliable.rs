@@ -24,19 +24,12 @@ impl<N: Node> Oracle<N> for ExactlyOnce {
                 ever_crashed.insert(node);
             }
         }
-        let correct: BTreeSet<NodeId> = run
-            .correct
-            .iter()
-            .copied()
-            .filter(|n| !ever_crashed.contains(n))
-            .collect();
+        let correct: BTreeSet<NodeId> = run.correct.iter().copied().filter(|n| !ever_crashed.contains(n)).collect();
         let mut delivered: BTreeMap<u64, u32> = BTreeMap::new();
         let mut pending: BTreeMap<u64, (NodeId, NodeId)> = BTreeMap::new();
         for r in &run.records {
             match &r.kind {
-                RecordKind::Send { from, to, msg, .. }
-                    if correct.contains(from) && correct.contains(to) =>
-                {
+                RecordKind::Send { from, to, msg, .. } if correct.contains(from) && correct.contains(to) => {
                     pending.insert(*msg, (*from, *to));
                 }
                 RecordKind::Deliver { msg, from, to, .. } => {
@@ -47,19 +40,10 @@ impl<N: Node> Oracle<N> for ExactlyOnce {
                     }
                     pending.remove(msg);
                 }
-                RecordKind::Drop {
-                    msg,
-                    reason: DropReason::InFlight,
-                    ..
-                } => {
+                RecordKind::Drop { msg, reason: DropReason::InFlight, .. } => {
                     pending.remove(msg);
                 }
-                RecordKind::Drop {
-                    msg,
-                    from,
-                    to,
-                    reason,
-                } if pending.contains_key(msg) => {
+                RecordKind::Drop { msg, from, to, reason } if pending.contains_key(msg) => {
                     return Err(format!(
                         "t={}ns: message {msg} {from}→{to} between correct nodes was dropped ({reason:?})",
                         r.t
@@ -69,9 +53,9 @@ impl<N: Node> Oracle<N> for ExactlyOnce {
             }
         }
         match pending.first_key_value() {
-            Some((msg, (from, to))) => Err(format!(
-                "message {msg} {from}→{to} between correct nodes was never delivered"
-            )),
+            Some((msg, (from, to))) => {
+                Err(format!("message {msg} {from}→{to} between correct nodes was never delivered"))
+            }
             None => Ok(()),
         }
     }

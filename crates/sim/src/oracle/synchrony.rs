@@ -21,22 +21,14 @@ impl<N: Node> Oracle<N> for DeliveryWithinBound {
     fn check(&self, run: &Run<N>) -> Result<(), String> {
         let (bound, windows) = match &run.config.model.timing {
             TimingModel::Synchronous { delay_max, .. } => (nanos(*delay_max), &[][..]),
-            TimingModel::PartiallySynchronous {
-                delay_max, windows, ..
-            } => (nanos(*delay_max), windows.as_slice()),
+            TimingModel::PartiallySynchronous { delay_max, windows, .. } => (nanos(*delay_max), windows.as_slice()),
             TimingModel::Asynchronous { .. } => return Ok(()),
         };
         if !run.config.model.partitions.is_empty() {
             return Ok(()); // held messages legitimately exceed the bound
         }
         for r in &run.records {
-            if let RecordKind::Deliver {
-                from,
-                to,
-                msg,
-                sent_at,
-            } = r.kind
-            {
+            if let RecordKind::Deliver { from, to, msg, sent_at } = r.kind {
                 let mut deadline = sent_at + bound;
                 for w in windows {
                     let (start, end) = (nanos(w.start), nanos(w.end));

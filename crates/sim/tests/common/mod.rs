@@ -28,16 +28,9 @@ pub fn sweep2<R: Send>(seeds: Range<u64>, run_one: impl Fn(u64) -> R + Sync) -> 
 
 /// Checks every model oracle that applies to the run's configuration; the run must be recorded.
 pub fn check_models<N: Node>(run: &Run<N>) -> Result<(), String> {
-    assert!(
-        !run.records.is_empty(),
-        "model oracles need a recorded run (Simulation::recording(true))"
-    );
-    check_all(run, &model_oracles::<N>(&run.config)).map_err(|v| {
-        format!(
-            "seed {}: model oracle {} failed: {}",
-            run.seed, v.property, v.detail
-        )
-    })
+    assert!(!run.records.is_empty(), "model oracles need a recorded run (Simulation::recording(true))");
+    check_all(run, &model_oracles::<N>(&run.config))
+        .map_err(|v| format!("seed {}: model oracle {} failed: {}", run.seed, v.property, v.detail))
 }
 
 /// Like [`check_models`], panicking with the violation.
@@ -60,12 +53,7 @@ pub fn deliveries<N: Node>(run: &Run<N>) -> Vec<(NodeId, NodeId, u64, u64, u64)>
     run.records
         .iter()
         .filter_map(|r| match r.kind {
-            RecordKind::Deliver {
-                from,
-                to,
-                msg,
-                sent_at,
-            } => Some((from, to, msg, sent_at, r.t)),
+            RecordKind::Deliver { from, to, msg, sent_at } => Some((from, to, msg, sent_at, r.t)),
             _ => None,
         })
         .collect()
@@ -80,7 +68,8 @@ pub fn deliveries<N: Node>(run: &Run<N>) -> Vec<(NodeId, NodeId, u64, u64, u64)>
 pub struct Note {
     pub origin: u32,
     pub seq: u32,
-    pub pad: Vec<u8>,
+    /// Padding, to make messages big (a string: it marshals in one copy, even in debug builds).
+    pub pad: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -103,12 +92,7 @@ pub struct Chatter {
 
 impl Chatter {
     pub fn new(ticks: u32, interval: Duration) -> Self {
-        Self {
-            ticks,
-            interval,
-            pad_max: 0,
-            next: 0,
-        }
+        Self { ticks, interval, pad_max: 0, next: 0 }
     }
     pub fn padded(mut self, pad_max: u64) -> Self {
         self.pad_max = pad_max;
@@ -128,11 +112,7 @@ impl Node for Chatter {
     }
 
     fn on_message(&mut self, from: NodeId, msg: Note, ctx: &mut Context<'_, Self>) {
-        ctx.output(Got {
-            from,
-            origin: msg.origin,
-            seq: msg.seq,
-        });
+        ctx.output(Got { from, origin: msg.origin, seq: msg.seq });
     }
 
     fn on_timer(&mut self, _: Tick, ctx: &mut Context<'_, Self>) {
@@ -140,19 +120,8 @@ impl Node for Chatter {
         self.next += 1;
         let origin = ctx.id().0;
         for &peer in ctx.peers() {
-            let len = if self.pad_max > 0 {
-                ctx.rng().between(0, self.pad_max) as usize
-            } else {
-                0
-            };
-            ctx.send(
-                peer,
-                Note {
-                    origin,
-                    seq,
-                    pad: vec![0xa5; len],
-                },
-            );
+            let len = if self.pad_max > 0 { ctx.rng().between(0, self.pad_max) as usize } else { 0 };
+            ctx.send(peer, Note { origin, seq, pad: "x".repeat(len) });
         }
         if self.next < self.ticks {
             ctx.set_timer(Tick, self.interval);
@@ -162,21 +131,11 @@ impl Node for Chatter {
 
 /// Unwraps every seed's result, panicking with the first failure (and how many seeds failed).
 pub fn all_ok<R>(results: Vec<(u64, Result<R, String>)>) -> Vec<R> {
-    let failures: Vec<&String> = results
-        .iter()
-        .filter_map(|(_, r)| r.as_ref().err())
-        .collect();
+    let failures: Vec<&String> = results.iter().filter_map(|(_, r)| r.as_ref().err()).collect();
     if let Some(first) = failures.first() {
-        panic!(
-            "{} of {} seeds failed; first: {first}",
-            failures.len(),
-            results.len()
-        );
+        panic!("{} of {} seeds failed; first: {first}", failures.len(), results.len());
     }
-    results
-        .into_iter()
-        .map(|(_, r)| r.ok().expect("checked"))
-        .collect()
+    results.into_iter().map(|(_, r)| r.ok().expect("checked")).collect()
 }
 
 /// `Err(message)` unless `cond`.
