@@ -32,7 +32,7 @@ enum Command {
     /// of what each model did to the messages.
     Tour(tour::TourArgs),
     /// Simulate a built-in scenario under a system model, for one seed or a sweep of seeds.
-    Sim(SimArgs),
+    Sim(Box<SimArgs>),
     /// Merge the `--json` results of several shards of one sweep into one.
     Merge {
         /// JSON result files written by `herald sim ... --shard I/K --json`.

@@ -14,7 +14,7 @@ pub(crate) fn duration(s: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("`{s}`: add a unit (ns, us, ms, s, m)"))?;
     let (num, unit) = s.split_at(split);
     let value: f64 = num.parse().map_err(|_| format!("`{s}`: `{num}` is not a number"))?;
-    if !(value >= 0.0) || !value.is_finite() {
+    if value.is_nan() || value < 0.0 || value.is_infinite() {
         return Err(format!("`{s}`: a duration must be finite and non-negative"));
     }
     let nanos_per = match unit {
@@ -129,7 +129,10 @@ pub(crate) fn fault_mask(s: &str) -> Result<FaultMask, String> {
     if s.trim().is_empty() {
         return Ok(FaultMask(Vec::new()));
     }
-    s.split(',').map(|x| x.trim().parse().map_err(|_| format!("`{x}` is not a fault number"))).collect::<Result<_, _>>().map(FaultMask)
+    s.split(',')
+        .map(|x| x.trim().parse().map_err(|_| format!("`{x}` is not a fault number")))
+        .collect::<Result<_, _>>()
+        .map(FaultMask)
 }
 
 /// `1Gbps`, `100Mbps`, `56kbps`, or plain bits per second.

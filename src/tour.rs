@@ -229,18 +229,8 @@ fn print_table(rows: &[Row], seed: u64, wall: Duration) {
     );
     println!();
     println!(
-        "{:<34} {:>5} {:>6} {:>5} {:>4} {:>6}  {:>20}  {:>8} {:>8} {:>9}  {}",
-        "model",
-        "sent",
-        "deliv",
-        "lost",
-        "dup",
-        "forged",
-        "heard got/miss/x2/bad",
-        "p50",
-        "p99",
-        "max",
-        "what it shows"
+        "{:<34} {:>5} {:>6} {:>5} {:>4} {:>6}  {:>20}  {:>8} {:>8} {:>9}  what it shows",
+        "model", "sent", "deliv", "lost", "dup", "forged", "heard got/miss/x2/bad", "p50", "p99", "max",
     );
     for r in rows {
         let h = r.heard;

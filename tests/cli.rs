@@ -12,7 +12,8 @@ fn herald(args: &[&str]) -> Output {
 fn json(out: &Output) -> Value {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let mut lines = stdout.lines().filter(|l| !l.trim().is_empty());
-    let first = lines.next().unwrap_or_else(|| panic!("no JSON on stdout; stderr: {}", String::from_utf8_lossy(&out.stderr)));
+    let first =
+        lines.next().unwrap_or_else(|| panic!("no JSON on stdout; stderr: {}", String::from_utf8_lossy(&out.stderr)));
     assert!(lines.next().is_none(), "--json prints exactly one object, got: {stdout}");
     serde_json::from_str(first).expect("stdout is JSON")
 }
@@ -41,7 +42,21 @@ fn same_seed_same_trace_bytes_and_another_seed_differs() {
 
 #[test]
 fn fair_loss_reports_drops_and_duplicates() {
-    let out = herald(&["sim", "ping-pong", "--nodes", "5", "--network", "fair-loss", "--loss", "0.3", "--duplicate", "0.1", "--seed", "3", "--json"]);
+    let out = herald(&[
+        "sim",
+        "ping-pong",
+        "--nodes",
+        "5",
+        "--network",
+        "fair-loss",
+        "--loss",
+        "0.3",
+        "--duplicate",
+        "0.1",
+        "--seed",
+        "3",
+        "--json",
+    ]);
     assert!(out.status.success());
     let v = json(&out);
     for field in ["sent", "delivered", "dropped", "duplicated"] {
@@ -69,7 +84,19 @@ fn sweeps_shard_and_merge() {
     assert_eq!(whole["failures"], 0);
     let mut files = Vec::new();
     for shard in ["1/2", "2/2"] {
-        let out = herald(&["sim", "ping-pong", "--nodes", "5", "--seeds", "200", "--shard", shard, "--json", "--threads", "1"]);
+        let out = herald(&[
+            "sim",
+            "ping-pong",
+            "--nodes",
+            "5",
+            "--seeds",
+            "200",
+            "--shard",
+            shard,
+            "--json",
+            "--threads",
+            "1",
+        ]);
         let v = json(&out);
         assert_eq!(v["runs"], 100, "shard {shard}");
         let path = temp(&format!("shard-{}.json", &shard[..1]));
@@ -85,8 +112,20 @@ fn sweeps_shard_and_merge() {
 fn a_violated_property_exits_1_and_shrinks_to_the_one_essential_loss() {
     let dir = temp("failures");
     let out = herald(&[
-        "sim", "broadcast-demo", "--nodes", "4", "--network", "fair-loss", "--loss", "0.2", "--seed", "1", "--shrink", "--json",
-        "--failures-dir", dir.to_str().unwrap(),
+        "sim",
+        "broadcast-demo",
+        "--nodes",
+        "4",
+        "--network",
+        "fair-loss",
+        "--loss",
+        "0.2",
+        "--seed",
+        "1",
+        "--shrink",
+        "--json",
+        "--failures-dir",
+        dir.to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(1));
     let v = json(&out);
@@ -111,13 +150,37 @@ fn liveness_failure_exits_3() {
     assert_eq!(out.status.code(), Some(3));
     assert_eq!(json(&out)["status"], "liveness_failed");
     // Ping-pong with retransmission recovers after the heal.
-    let out = herald(&["sim", "ping-pong", "--nodes", "3", "--network", "fair-loss", "--loss", "0.5", "--liveness", "1s", "--json"]);
+    let out = herald(&[
+        "sim",
+        "ping-pong",
+        "--nodes",
+        "3",
+        "--network",
+        "fair-loss",
+        "--loss",
+        "0.5",
+        "--liveness",
+        "1s",
+        "--json",
+    ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
 }
 
 #[test]
 fn bench_reports_deliveries_per_second() {
-    let v = json(&herald(&["bench", "sim", "--nodes", "5", "--in-flight", "20", "--deliveries", "20000", "--repeat", "1", "--json"]));
+    let v = json(&herald(&[
+        "bench",
+        "sim",
+        "--nodes",
+        "5",
+        "--in-flight",
+        "20",
+        "--deliveries",
+        "20000",
+        "--repeat",
+        "1",
+        "--json",
+    ]));
     assert!(v["deliveries_per_sec"].as_f64().unwrap() > 0.0);
     assert_eq!(v["deliveries"], 20000);
 }
@@ -127,7 +190,17 @@ fn the_tour_runs_every_model_and_exits_0() {
     let out = herald(&[]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8_lossy(&out.stdout);
-    for model in ["reliable", "fair-loss", "arbitrary", "crash-stop", "crash-recovery", "byzantine", "synchronous", "partially synchronous", "asynchronous"] {
+    for model in [
+        "reliable",
+        "fair-loss",
+        "arbitrary",
+        "crash-stop",
+        "crash-recovery",
+        "byzantine",
+        "synchronous",
+        "partially synchronous",
+        "asynchronous",
+    ] {
         assert!(text.contains(model), "the tour covers {model}");
     }
     let v = json(&herald(&["tour", "--json"]));

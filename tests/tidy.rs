@@ -117,7 +117,9 @@ fn deterministic_crates_use_no_banned_api() {
         }
         if let Ok(manifest) = fs::read_to_string(dir.join("Cargo.toml")) {
             for dep in ["tokio", "mio", "socket2", "getrandom"] {
-                if manifest.lines().any(|l| l.trim_start().starts_with(&format!("{dep} ")) || l.trim_start().starts_with(&format!("{dep}."))) {
+                if manifest.lines().any(|l| {
+                    l.trim_start().starts_with(&format!("{dep} ")) || l.trim_start().starts_with(&format!("{dep}."))
+                }) {
                     problems.push(format!("crates/{krate}/Cargo.toml depends on {dep}"));
                 }
             }

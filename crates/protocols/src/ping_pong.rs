@@ -7,8 +7,14 @@
 //! unanswered for that long, so the workload survives a fair-loss network (lecture §2.3: "if you
 //! keep retrying, a message eventually gets through"); without it, lost pings shrink the window.
 //!
+//! Under crash-recovery a restarted node must not mistake a pong meant for its previous
+//! incarnation for an answer to a new ping with the same number: each node persists an
+//! *incarnation* number, bumps it in `on_recover`, and tags its pings with it; pongs of other
+//! incarnations are ignored. (Without this, a restarted node double-counts round trips.)
+//!
 //! Inputs: `on_start` (send the first window), `on_message` (Ping → Pong; Pong → next Ping),
-//! `on_timer(Retransmit(peer))`. Effects: sends, the retransmission timer, and (with `report`) one
+//! `on_timer(Retransmit(peer))`, `on_recover` (new incarnation, then as `on_start`). Effects:
+//! sends, the retransmission timer, `persist` of the incarnation, and (with `report`) one
 //! [`RoundTrip`] observation per completed round trip.
 
 use herald_core::{Context, Node, NodeId, Time};
@@ -40,11 +46,15 @@ impl Default for PingPongConfig {
 pub enum Msg {
     /// Please answer.
     Ping {
+        /// The sender's incarnation.
+        incarnation: u32,
         /// Per-link sequence number.
         seq: u64,
     },
-    /// The answer to `Ping { seq }`.
+    /// The answer to a ping.
     Pong {
+        /// The ping's incarnation.
+        incarnation: u32,
         /// The ping's sequence number.
         seq: u64,
     },
@@ -62,6 +72,8 @@ pub enum Timer {
 pub struct RoundTrip {
     /// The peer that answered.
     pub peer: NodeId,
+    /// This node's incarnation (bumped at every restart).
+    pub incarnation: u32,
     /// The ping's sequence number.
     pub seq: u64,
     /// Local time from the ping's (last) send to its pong, ns.
@@ -82,13 +94,17 @@ pub struct PingPong {
     config: PingPongConfig,
     peers: Vec<PeerState>,
     tracking: bool,
+    incarnation: u32,
 }
+
+/// The durable key holding a node's incarnation.
+pub const INCARNATION_KEY: &str = "ping-pong/incarnation";
 
 impl PingPong {
     /// A node of a cluster of `nodes` nodes.
     pub fn new(config: PingPongConfig, nodes: usize) -> Self {
         let tracking = config.retransmit.is_some() || config.report;
-        Self { config, peers: vec![PeerState::default(); nodes], tracking }
+        Self { config, peers: vec![PeerState::default(); nodes], tracking, incarnation: 0 }
     }
 
     /// Round trips completed with `peer`.
@@ -106,7 +122,7 @@ impl PingPong {
         if self.tracking {
             state.outstanding.insert(seq, ctx.now());
         }
-        ctx.send(peer, Msg::Ping { seq });
+        ctx.send(peer, Msg::Ping { incarnation: self.incarnation, seq });
     }
 }
 
@@ -129,8 +145,11 @@ impl Node for PingPong {
     #[inline]
     fn on_message(&mut self, from: NodeId, msg: Msg, ctx: &mut Context<'_, Self>) {
         match msg {
-            Msg::Ping { seq } => ctx.send(from, Msg::Pong { seq }),
-            Msg::Pong { seq } => {
+            Msg::Ping { incarnation, seq } => ctx.send(from, Msg::Pong { incarnation, seq }),
+            Msg::Pong { incarnation, seq } => {
+                if incarnation != self.incarnation {
+                    return; // an answer to a previous life
+                }
                 let Some(state) = self.peers.get_mut(from.index()) else {
                     return;
                 };
@@ -140,7 +159,12 @@ impl Node for PingPong {
                         return;
                     };
                     if self.config.report {
-                        ctx.output(RoundTrip { peer: from, seq, rtt_ns: (ctx.now() - sent).as_nanos() as u64 });
+                        ctx.output(RoundTrip {
+                            peer: from,
+                            incarnation,
+                            seq,
+                            rtt_ns: (ctx.now() - sent).as_nanos() as u64,
+                        });
                     }
                 }
                 state.completed += 1;
@@ -158,10 +182,18 @@ impl Node for PingPong {
         for (&seq, sent) in state.outstanding.iter_mut() {
             if now - *sent >= rto {
                 *sent = now;
-                ctx.send(peer, Msg::Ping { seq });
+                ctx.send(peer, Msg::Ping { incarnation: self.incarnation, seq });
             }
         }
         ctx.set_timer(Timer::Retransmit(peer), rto);
+    }
+
+    fn on_recover(&mut self, durable: &herald_core::Durable, ctx: &mut Context<'_, Self>) {
+        // An unreadable record counts as incarnation 0: the node then starts as if new.
+        let previous: u32 = durable.get_value(INCARNATION_KEY).ok().flatten().unwrap_or(0);
+        self.incarnation = previous + 1;
+        ctx.persist_value(INCARNATION_KEY, &self.incarnation);
+        self.on_start(ctx);
     }
 
     fn invariants(&self) {
@@ -177,8 +209,11 @@ impl Node for PingPong {
 pub fn check_round_trips<'a>(observations: impl IntoIterator<Item = (NodeId, &'a RoundTrip)>) -> Result<(), String> {
     let mut seen = std::collections::BTreeSet::new();
     for (node, rt) in observations {
-        if !seen.insert((node, rt.peer, rt.seq)) {
-            return Err(format!("{node} counted the round trip of ping {} to {} twice", rt.seq, rt.peer));
+        if !seen.insert((node, rt.incarnation, rt.peer, rt.seq)) {
+            return Err(format!(
+                "{node} (incarnation {}) counted the round trip of ping {} to {} twice",
+                rt.incarnation, rt.seq, rt.peer
+            ));
         }
     }
     Ok(())
@@ -198,10 +233,11 @@ mod tests {
         let mut node = PingPong::new(config, 2);
         let mut ctx = Context::new(NodeId(0), &peers, Time::ZERO, &mut rng, &mut fx);
         node.on_start(&mut ctx);
-        node.on_message(NodeId(1), Msg::Ping { seq: 9 }, &mut ctx);
-        node.on_message(NodeId(1), Msg::Pong { seq: 0 }, &mut ctx);
-        node.on_message(NodeId(1), Msg::Pong { seq: 0 }, &mut ctx);
-        node.on_message(NodeId(1), Msg::Pong { seq: 1 }, &mut ctx);
+        node.on_message(NodeId(1), Msg::Ping { incarnation: 3, seq: 9 }, &mut ctx);
+        node.on_message(NodeId(1), Msg::Pong { incarnation: 0, seq: 0 }, &mut ctx);
+        node.on_message(NodeId(1), Msg::Pong { incarnation: 0, seq: 0 }, &mut ctx);
+        node.on_message(NodeId(1), Msg::Pong { incarnation: 1, seq: 1 }, &mut ctx);
+        node.on_message(NodeId(1), Msg::Pong { incarnation: 0, seq: 1 }, &mut ctx);
         let sends: Vec<_> = fx
             .iter()
             .filter_map(|e| match e {
@@ -211,15 +247,20 @@ mod tests {
             .collect();
         assert_eq!(
             sends,
-            vec![Msg::Ping { seq: 0 }, Msg::Ping { seq: 1 }, Msg::Pong { seq: 9 }, Msg::Ping { seq: 2 },],
-            "the duplicate pong sends nothing; pings_max stops at 3"
+            vec![
+                Msg::Ping { incarnation: 0, seq: 0 },
+                Msg::Ping { incarnation: 0, seq: 1 },
+                Msg::Pong { incarnation: 3, seq: 9 },
+                Msg::Ping { incarnation: 0, seq: 2 },
+            ],
+            "the duplicate pong and another incarnation's pong send nothing; pings_max stops at 3"
         );
         assert_eq!(node.completed(NodeId(1)), 2);
     }
 
     #[test]
     fn round_trip_property_rejects_double_counting() {
-        let rt = RoundTrip { peer: NodeId(1), seq: 4, rtt_ns: 10 };
+        let rt = RoundTrip { peer: NodeId(1), incarnation: 0, seq: 4, rtt_ns: 10 };
         assert!(check_round_trips([(NodeId(0), &rt)]).is_ok());
         assert!(check_round_trips([(NodeId(0), &rt), (NodeId(0), &rt)]).is_err());
     }
@@ -240,13 +281,13 @@ impl herald_core::Strategy<PingPong> for Liar {
     fn on_start(&mut self, ctx: &mut Context<'_, PingPong>) {
         for &peer in ctx.peers() {
             self.forged += 1;
-            ctx.send(peer, Msg::Pong { seq: u64::MAX - self.forged });
+            ctx.send(peer, Msg::Pong { incarnation: 0, seq: u64::MAX - self.forged });
         }
     }
     fn on_message(&mut self, from: NodeId, msg: Msg, ctx: &mut Context<'_, PingPong>) {
-        if let Msg::Ping { seq } = msg {
+        if let Msg::Ping { incarnation, seq } = msg {
             self.forged += 1;
-            ctx.send(from, Msg::Pong { seq: seq.wrapping_add(self.forged) });
+            ctx.send(from, Msg::Pong { incarnation, seq: seq.wrapping_add(self.forged) });
         }
     }
 }

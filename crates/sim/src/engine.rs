@@ -134,13 +134,16 @@ impl<N: Node> fmt::Debug for Run<N> {
 
 type Factory<T> = Box<dyn FnMut(NodeId) -> T>;
 type LivenessFn<O> = Box<dyn Fn(&Progress<'_, O>) -> bool>;
+type LivenessRule<'r, O> = &'r dyn Fn(&Progress<'_, O>) -> bool;
+type StrategyFactory<N> = Box<dyn FnMut() -> Box<dyn Strategy<N>>>;
+type AdversaryFactory = Box<dyn FnMut() -> Box<dyn Adversary>>;
 
 /// A protocol under a system model, ready to run for any seed.
 pub struct Simulation<N: Node> {
     config: SimConfig,
     factory: Factory<N>,
-    strategy: Option<Box<dyn FnMut() -> Box<dyn Strategy<N>>>>,
-    adversary: Option<Box<dyn FnMut() -> Box<dyn Adversary>>>,
+    strategy: Option<StrategyFactory<N>>,
+    adversary: Option<AdversaryFactory>,
     liveness: Option<LivenessFn<N::Output>>,
     record: bool,
     mask: Option<BTreeSet<u32>>,
@@ -257,6 +260,9 @@ struct Slot<N: Node> {
     byzantine: bool,
     status: Status,
     paused_until: u64,
+    /// Messages that arrived while the node was paused, in arrival order: it takes them when it
+    /// resumes (one buffer rather than re-queued events, so FIFO links stay FIFO).
+    deferred: Vec<Held>,
     epoch: u32,
     timers: BTreeMap<N::Timer, u64>,
     durable: Durable,
@@ -284,11 +290,34 @@ impl<N: Node> Slot<N> {
 }
 
 enum Event<T> {
-    Deliver { from: NodeId, to: NodeId, msg: u64, sent_at: u64, bytes: Payload },
-    Timer { node: NodeId, generation: u64, timer: T },
-    Crash { node: NodeId, restart_after: Option<u64>, random: bool },
-    Restart { node: NodeId, epoch: u32 },
-    Pause { node: NodeId },
+    Deliver {
+        from: NodeId,
+        to: NodeId,
+        msg: u64,
+        sent_at: u64,
+        bytes: Payload,
+    },
+    Timer {
+        node: NodeId,
+        generation: u64,
+        timer: T,
+    },
+    Crash {
+        node: NodeId,
+        restart_after: Option<u64>,
+        random: bool,
+    },
+    Restart {
+        node: NodeId,
+        epoch: u32,
+    },
+    Pause {
+        node: NodeId,
+    },
+    /// A paused node may have resumed: hand it its deferred messages.
+    Resume {
+        node: NodeId,
+    },
     PartitionStart(u32),
     PartitionEnd(u32),
 }
@@ -377,6 +406,7 @@ impl<'s, N: Node> Engine<'s, N> {
                 byzantine: is_byzantine,
                 status: Status::Up,
                 paused_until: 0,
+                deferred: Vec::new(),
                 epoch: 0,
                 timers: BTreeMap::new(),
                 durable: Durable::new(),
@@ -453,7 +483,7 @@ impl<'s, N: Node> Engine<'s, N> {
         ok
     }
 
-    fn run(&mut self, liveness: Option<&dyn Fn(&Progress<'_, N::Output>) -> bool>) {
+    fn run(&mut self, liveness: Option<LivenessRule<'_, N::Output>>) {
         self.schedule_faults();
         for i in 0..self.n {
             if !self.slots[i].byzantine || self.strategy.is_some() {
@@ -483,11 +513,7 @@ impl<'s, N: Node> Engine<'s, N> {
 
     /// Runs events up to time `end`. With a liveness rule, stops as soon as it holds and returns
     /// when.
-    fn run_until(
-        &mut self,
-        end: u64,
-        liveness: Option<(usize, &dyn Fn(&Progress<'_, N::Output>) -> bool)>,
-    ) -> Option<u64> {
+    fn run_until(&mut self, end: u64, liveness: Option<(usize, LivenessRule<'_, N::Output>)>) -> Option<u64> {
         let events_max = self.cfg().limits.events_max;
         let correct = self.correct_nodes();
         if let Some((start, rule)) = liveness {
@@ -524,7 +550,7 @@ impl<'s, N: Node> Engine<'s, N> {
         NodeId::range(self.n)
             .filter(|id| {
                 let s = &self.slots[id.index()];
-                !s.byzantine && !(crash_stop && s.status == Status::Crashed)
+                !(s.byzantine || crash_stop && s.status == Status::Crashed)
             })
             .collect()
     }
@@ -601,6 +627,16 @@ impl<'s, N: Node> Engine<'s, N> {
                 }
             }
             Event::Pause { node } => self.on_pause(node),
+            Event::Resume { node } => {
+                let slot = &self.slots[node.index()];
+                if slot.paused_until > self.now {
+                    self.queue.push(slot.paused_until, Event::Resume { node });
+                    return;
+                }
+                for h in std::mem::take(&mut self.slots[node.index()].deferred) {
+                    self.on_arrival(h.from, h.to, h.msg, h.sent_at, h.bytes);
+                }
+            }
             Event::PartitionStart(id) => {
                 if !self.healed && self.allow(FaultKind::Partition(id)) {
                     self.active_cuts.push(id);
@@ -623,9 +659,12 @@ impl<'s, N: Node> Engine<'s, N> {
             self.drop_msg(from, to, msg, DropReason::Crashed);
             return;
         }
-        if slot.paused_until > self.now {
-            let at = slot.paused_until;
-            self.queue.push(at, Event::Deliver { from, to, msg, sent_at, bytes });
+        if slot.paused_until > self.now || !slot.deferred.is_empty() {
+            // Behind the messages already waiting, even if the pause has just ended.
+            if slot.deferred.is_empty() {
+                self.queue.push(slot.paused_until, Event::Resume { node: to });
+            }
+            self.slots[to.index()].deferred.push(Held { from, to, msg, sent_at, bytes });
             return;
         }
         if !self.active_cuts.is_empty() {
@@ -733,7 +772,12 @@ impl<'s, N: Node> Engine<'s, N> {
         slot.epoch += 1;
         slot.status = if recovers { Status::Down } else { Status::Crashed };
         let epoch = slot.epoch;
+        let deferred = std::mem::take(&mut slot.deferred);
         self.record(RecordKind::Crash { node, recovers });
+        // Messages the node had received but not yet processed are lost with it.
+        for h in deferred {
+            self.drop_msg(h.from, h.to, h.msg, DropReason::Crashed);
+        }
         if let Some(delay) = restart_after {
             self.queue.push(self.now.saturating_add(delay), Event::Restart { node, epoch });
         }
@@ -790,6 +834,10 @@ impl<'s, N: Node> Engine<'s, N> {
         if length > 0 && self.allow(FaultKind::Pause(node)) {
             let until = self.now + length;
             self.slots[i].paused_until = until;
+            if !self.slots[i].deferred.is_empty() {
+                // A new pause may end before the one the deferred messages were waiting for.
+                self.queue.push(until, Event::Resume { node });
+            }
             self.c.pauses += 1;
             self.record(RecordKind::Pause { node, until });
         }
@@ -814,6 +862,9 @@ impl<'s, N: Node> Engine<'s, N> {
         self.release_held();
         for i in 0..self.n {
             self.slots[i].paused_until = 0;
+            if !self.slots[i].deferred.is_empty() {
+                self.queue.push(self.now, Event::Resume { node: NodeId::from(i) });
+            }
             if self.slots[i].status == Status::Down {
                 self.restart(NodeId::from(i));
             }
@@ -968,26 +1019,22 @@ impl<'s, N: Node> Engine<'s, N> {
                     });
                 }
                 Action::Inject { from: claimed, to, bytes, delay }
-                    if to.index() < self.n && claimed.index() < self.n =>
+                    if to.index() < self.n && claimed.index() < self.n && self.allow(FaultKind::Adversary) =>
                 {
-                    if self.allow(FaultKind::Adversary) {
-                        let id = self.next_msg;
-                        self.next_msg += 1;
-                        self.c.injected += 1;
-                        self.record(RecordKind::Inject { from: claimed, to, msg: id, bytes: bytes.clone() });
-                        self.route(claimed, to, id, Payload::from_vec(bytes), nanos(delay));
-                    }
+                    let id = self.next_msg;
+                    self.next_msg += 1;
+                    self.c.injected += 1;
+                    self.record(RecordKind::Inject { from: claimed, to, msg: id, bytes: bytes.clone() });
+                    self.route(claimed, to, id, Payload::from_vec(bytes), nanos(delay));
                 }
                 Action::Replay { of, from: sender, to, bytes, delay }
-                    if to.index() < self.n && sender.index() < self.n =>
+                    if to.index() < self.n && sender.index() < self.n && self.allow(FaultKind::Adversary) =>
                 {
-                    if self.allow(FaultKind::Adversary) {
-                        let id = self.next_msg;
-                        self.next_msg += 1;
-                        self.c.replayed += 1;
-                        self.record(RecordKind::Replay { from: sender, to, msg: id, of });
-                        self.route(sender, to, id, Payload::from_vec(bytes), nanos(delay));
-                    }
+                    let id = self.next_msg;
+                    self.next_msg += 1;
+                    self.c.replayed += 1;
+                    self.record(RecordKind::Replay { from: sender, to, msg: id, of });
+                    self.route(sender, to, id, Payload::from_vec(bytes), nanos(delay));
                 }
                 _ => {} // a second fate for the same transmission, or an address outside the cluster
             }
@@ -1062,7 +1109,8 @@ impl<'s, N: Node> Engine<'s, N> {
                 }
             }
         }
-        for h in std::mem::take(&mut self.held) {
+        let deferred: Vec<Held> = self.slots.iter_mut().flat_map(|s| std::mem::take(&mut s.deferred)).collect();
+        for h in std::mem::take(&mut self.held).into_iter().chain(deferred) {
             self.c.in_flight_at_end += 1;
             self.record(RecordKind::Drop { from: h.from, to: h.to, msg: h.msg, reason: DropReason::InFlight });
         }

@@ -361,7 +361,7 @@ impl Latency {
             Self::Exponential { mean, .. } if mean.is_zero() => {
                 Err(ConfigError::new(field, "an exponential distribution needs a positive mean"))
             }
-            Self::Pareto { shape, min } if !(*shape > 0.0) || min.is_zero() => {
+            Self::Pareto { shape, min } if shape.is_nan() || *shape <= 0.0 || min.is_zero() => {
                 Err(ConfigError::new(field, "a Pareto distribution needs shape > 0 and a positive min"))
             }
             _ => Ok(()),

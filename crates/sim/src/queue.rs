@@ -158,7 +158,7 @@ impl<E> EventQueue<E> {
             self.capacity_peak = self.capacity_peak.max(self.current.capacity());
             // Latest first, so the earliest pops off the end; (time, seq) is unique, so an
             // unstable sort is deterministic.
-            self.current.sort_unstable_by(|a, b| (b.time, b.seq).cmp(&(a.time, a.seq)));
+            self.current.sort_unstable_by_key(|e| std::cmp::Reverse((e.time, e.seq)));
             self.refill_from_overflow();
             if !self.current.is_empty() || !self.side.is_empty() {
                 return true;

@@ -86,9 +86,11 @@ pub fn from_fn<N: Node>(name: &str, check: impl Fn(&Run<N>) -> Result<(), String
     Box::new(FnOracle { name: name.to_string(), check: Box::new(check) })
 }
 
+type CheckFn<N> = Box<dyn Fn(&Run<N>) -> Result<(), String>>;
+
 struct FnOracle<N: Node> {
     name: String,
-    check: Box<dyn Fn(&Run<N>) -> Result<(), String>>,
+    check: CheckFn<N>,
 }
 
 impl<N: Node> Oracle<N> for FnOracle<N> {

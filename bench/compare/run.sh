@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Runs the same 5-node all-to-all ping-pong workload on the bare event loop,
+# turmoil 0.7.2, madsim 0.2.34 and Herald's own `bench sim`, and prints
+# deliveries per wall-clock second side by side. See README.md.
+#
+# Knobs (environment):
+#   WS="20 200"        in-flight pings per peer pair to test
+#   DELIVERIES=1000000 deliveries per run
+#   REPS=3             runs per (peer, W); the table shows median and best
+#   SEED=1             simulation seed (same for every peer)
+#   HERALD=1           set to 0 to skip Herald
+#   HERALD_DIR=../..   the Herald checkout whose `bench sim` is measured
+set -uo pipefail
+
+WS=${WS:-"20 200"}
+DELIVERIES=${DELIVERIES:-1000000}
+REPS=${REPS:-3}
+SEED=${SEED:-1}
+HERALD=${HERALD:-1}
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "${HERALD_DIR:-$HERE/../..}" && pwd)
+RESULTS="$HERE/target/compare-results.jsonl"
+
+cd "$HERE"
+echo "== building peers (release)" >&2
+cargo build --release --features turmoil --bin bench-baseline --bin bench-turmoil >&2 || exit 1
+# madsim needs --cfg madsim for the whole dependency graph; its own target dir
+# keeps that flag from invalidating the other build.
+RUSTFLAGS="--cfg madsim" CARGO_TARGET_DIR="$HERE/target/madsim" \
+    cargo build --release --features madsim --bin bench-madsim >&2 || exit 1
+
+herald_ok=0
+if [ "$HERALD" = 1 ]; then
+    echo "== building herald in $ROOT (release)" >&2
+    if (cd "$ROOT" && cargo build --release) >&2; then herald_ok=1; else
+        echo "herald: unavailable (build failed)" >&2
+    fi
+fi
+
+: >"$RESULTS"
+
+# field NAME <<<JSON: pulls one numeric field out of a JSON object (flat or
+# pretty-printed) without needing jq or python.
+field() { grep -o "\"$1\"[[:space:]]*:[[:space:]]*[0-9.eE+-]*" | head -n1 | sed 's/.*:[[:space:]]*//'; }
+
+# "median best" of the numbers on stdin.
+stats() { sort -g | awk '{v[NR]=$1} END {if (NR) printf "%.0f %.0f", v[int((NR+1)/2)], v[NR]}'; }
+
+# measure LABEL W CMD...: runs CMD REPS times; echoes "median best"
+# deliveries/s, or nothing if any run failed.
+measure() {
+    local label=$1 w=$2; shift 2
+    local rates="" out rate
+    for _ in $(seq "$REPS"); do
+        if ! out=$(timeout 600 "$@" 2>/dev/null); then return; fi
+        rate=$(field deliveries_per_sec <<<"$out")
+        [ -n "$rate" ] || return
+        printf '{"label":"%s","w":%s,"run":%s}\n' "$label" "$w" "$(tr -d '\n' <<<"$out")" >>"$RESULTS"
+        echo "  $label W=$w: $rate deliveries/s" >&2
+        rates+="$rate"$'\n'
+    done
+    printf '%s' "$rates" | stats
+}
+
+declare -A RATE
+LABELS=("baseline" "turmoil" "madsim" "madsim-1rx" "herald" "herald-trace-memory")
+for w in $WS; do
+    common=(--in-flight "$w" --deliveries "$DELIVERIES" --seed "$SEED")
+    echo "== W=$w" >&2
+    RATE[baseline,$w]=$(measure baseline "$w" target/release/bench-baseline "${common[@]}")
+    RATE[turmoil,$w]=$(measure turmoil "$w" target/release/bench-turmoil "${common[@]}")
+    RATE[madsim,$w]=$(measure madsim "$w" target/madsim/release/bench-madsim "${common[@]}")
+    # Informational: madsim with one recv→reply loop per node (see README).
+    RATE[madsim-1rx,$w]=$(measure madsim-1rx "$w" target/madsim/release/bench-madsim "${common[@]}" --receivers 1)
+    if [ "$herald_ok" = 1 ]; then
+        herald=(cargo run --release -q -- bench sim --nodes 5 --in-flight "$w" --deliveries "$DELIVERIES" --json)
+        RATE[herald,$w]=$(cd "$ROOT" && measure herald "$w" "${herald[@]}")
+        RATE[herald-trace-memory,$w]=$(cd "$ROOT" && measure herald-trace-memory "$w" "${herald[@]}" --trace-memory)
+    fi
+done
+
+ratio() { [ -n "$1" ] && [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2fx", a / b}' || echo "-"; }
+
+echo
+echo "5 nodes, all-to-all ping-pong, latency 1-10 ms, $DELIVERIES deliveries, seed $SEED, $REPS runs each"
+echo "($(nproc) cores; load before table: $(cut -d' ' -f1-3 /proc/loadavg); raw runs: $RESULTS)"
+echo "Ratios compare best runs: Herald's own JSON figure is already the best of its internal runs."
+echo
+best() { cut -d' ' -f2 <<<"${RATE[$1,$2]:-}"; }
+printf '%-20s %5s %14s %14s %11s %11s\n' peer W "median dlv/s" "best dlv/s" "vs turmoil" "vs madsim"
+for w in $WS; do
+    for label in "${LABELS[@]}"; do
+        if [ -z "${RATE[$label,$w]:-}" ]; then
+            case $label in
+                herald*) printf '%-20s %5s %14s\n' "$label" "$w" "unavailable" ;;
+                *) printf '%-20s %5s %14s\n' "$label" "$w" "FAILED" ;;
+            esac
+            continue
+        fi
+        read -r med top <<<"${RATE[$label,$w]}"
+        vs_t="" vs_m=""
+        case $label in herald*)
+            vs_t=$(ratio "$top" "$(best turmoil "$w")")
+            vs_m=$(ratio "$top" "$(best madsim "$w")") ;;
+        esac
+        printf '%-20s %5s %14s %14s %11s %11s\n' "$label" "$w" "$med" "$top" "$vs_t" "$vs_m"
+    done
+done
+[ "$HERALD" = 1 ] && [ "$herald_ok" = 0 ] && echo && echo "herald: unavailable"
+exit 0
