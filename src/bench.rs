@@ -84,15 +84,15 @@ pub(crate) fn run(cmd: &BenchCommand) -> anyhow::Result<ExitCode> {
                 "event_bytes": herald_sim::queued_event_bytes::<herald_protocols::ping_pong::Timer>(),
             });
             if json {
-                println!("{result}");
+                outln!("{result}");
             } else {
-                println!(
+                outln!(
                     "bench sim: {nodes} nodes, {in_flight} in flight per link, {deliveries} deliveries{}: best {:.2} M deliveries/s (runs: {})",
                     if trace_memory { ", full trace in memory" } else { "" },
                     best / 1e6,
                     rates.iter().map(|r| format!("{:.2}M", r / 1e6)).collect::<Vec<_>>().join(", ")
                 );
-                println!(
+                outln!(
                     "  event queue: peak {} events, {:.0} bytes per in-flight message ({} bytes per event)",
                     run.queue_peak,
                     run.queue_bytes as f64 / in_flight_msgs as f64,

@@ -214,6 +214,10 @@ pub(crate) struct SimArgs {
     /// Partially synchronous: an asynchronous window START..END. Repeatable.
     #[arg(long = "async-window", value_parser = parse::window, value_name = "START..END")]
     pub(crate) async_windows: Vec<Window>,
+    /// Partially synchronous in the DLS form: asynchronous until this global stabilisation time
+    /// (the same as `--async-window 0ms..GST`); nodes are not told it.
+    #[arg(long, value_parser = parse::duration, value_name = "GST")]
+    pub(crate) gst: Option<Duration>,
     /// Partially synchronous: extra delay inside a window.
     #[arg(long, value_parser = parse::latency, default_value = "exponential:0ms,50ms")]
     pub(crate) async_delay: Latency,
@@ -316,12 +320,20 @@ impl SimArgs {
             TimingKind::PartiallySynchronous => TimingModel::PartiallySynchronous {
                 delay_max: self.delay_max,
                 step_max: self.step_max,
-                windows: self.async_windows.clone(),
+                windows: self
+                    .gst
+                    .map(|gst| Window { start: Duration::ZERO, end: gst })
+                    .into_iter()
+                    .chain(self.async_windows.iter().copied())
+                    .collect(),
                 async_delay: self.async_delay.clone(),
                 pauses,
             },
             TimingKind::Asynchronous => TimingModel::Asynchronous { pauses },
         };
+        if self.timing != TimingKind::PartiallySynchronous && (self.gst.is_some() || !self.async_windows.is_empty()) {
+            return Err("--gst and --async-window apply to --timing partially-synchronous".into());
+        }
         let bandwidth_bps = match self.bandwidth.as_str() {
             "unlimited" | "none" => None,
             s => Some(parse::bandwidth(s)?),

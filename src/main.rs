@@ -3,6 +3,15 @@
 //!
 //! Exit codes: 0 ok · 1 a property was violated · 2 usage or configuration error · 3 liveness failed.
 
+/// `println!` that returns an error instead of panicking when stdout is closed (`herald … | head`),
+/// so that a broken pipe ends the program quietly with success.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)?
+    }};
+}
+
 mod bench;
 mod cli;
 mod parse;

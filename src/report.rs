@@ -121,17 +121,23 @@ pub(crate) fn merge_into(target: &mut Value, source: Value) {
 }
 
 /// Human summary of one run.
-pub(crate) fn print_run(title: &str, outcome: &Outcome, run_summary: &Summary, liveness: &Liveness, wall_ms: f64) {
+pub(crate) fn print_run(
+    title: &str,
+    outcome: &Outcome,
+    run_summary: &Summary,
+    liveness: &Liveness,
+    wall_ms: f64,
+) -> std::io::Result<()> {
     let c = &run_summary.counters;
     let l = &run_summary.latency_ns;
-    println!("{title}");
-    println!("  result      {}", outcome.describe());
+    outln!("{title}");
+    outln!("  result      {}", outcome.describe());
     match liveness {
         Liveness::NotChecked => {}
-        Liveness::Progressed { after_ns } => println!("  liveness    progressed {} after healing", human(*after_ns)),
-        Liveness::Failed { bound_ns } => println!("  liveness    FAILED: no progress within {}", human(*bound_ns)),
+        Liveness::Progressed { after_ns } => outln!("  liveness    progressed {} after healing", human(*after_ns)),
+        Liveness::Failed { bound_ns } => outln!("  liveness    FAILED: no progress within {}", human(*bound_ns)),
     }
-    println!(
+    outln!(
         "  messages    sent {} · delivered {} · dropped {} (loss {}, partition {}, crashed {}, adversary {}, corrupt {}) · duplicated {}",
         c.sent,
         c.delivered,
@@ -144,9 +150,9 @@ pub(crate) fn print_run(title: &str, outcome: &Outcome, run_summary: &Summary, l
         c.duplicated
     );
     if c.modified + c.injected + c.replayed > 0 {
-        println!("  adversary   modified {} · injected {} · replayed {}", c.modified, c.injected, c.replayed);
+        outln!("  adversary   modified {} · injected {} · replayed {}", c.modified, c.injected, c.replayed);
     }
-    println!(
+    outln!(
         "  latency     min {} · p50 {} · p90 {} · p99 {} · max {}   (send to delivery)",
         human(l.min),
         human(l.p50),
@@ -154,21 +160,27 @@ pub(crate) fn print_run(title: &str, outcome: &Outcome, run_summary: &Summary, l
         human(l.p99),
         human(l.max)
     );
-    println!(
+    outln!(
         "  bandwidth   {} bytes on the wire in {} packets · busiest link {:.3}% utilised",
         c.wire_bytes,
         c.packets,
         run_summary.link_utilisation_max * 100.0
     );
-    println!(
+    outln!(
         "  throughput  {:.0} payload bytes/s · {:.0} deliveries/s (virtual time)",
-        run_summary.throughput_bytes_per_sec, run_summary.deliveries_per_virtual_sec
+        run_summary.throughput_bytes_per_sec,
+        run_summary.deliveries_per_virtual_sec
     );
-    println!(
+    outln!(
         "  nodes       crashes {} · recoveries {} · pauses {} · timers fired {} · observations {}",
-        c.crashes, c.recoveries, c.pauses, c.timers_fired, c.outputs
+        c.crashes,
+        c.recoveries,
+        c.pauses,
+        c.timers_fired,
+        c.outputs
     );
-    println!("  time        {} virtual · {:.1} ms wall · {} events", human(run_summary.virtual_ns), wall_ms, c.events);
+    outln!("  time        {} virtual · {:.1} ms wall · {} events", human(run_summary.virtual_ns), wall_ms, c.events);
+    Ok(())
 }
 
 /// A sweep's (or merged sweep's) result.
@@ -224,7 +236,7 @@ pub(crate) fn merge(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
             anyhow::bail!("the shards overlap: seeds {:?} and {:?}", pair[0], pair[1]);
         }
     }
-    println!("{}", serde_json::to_string(&merged)?);
+    outln!("{}", serde_json::to_string(&merged)?);
     Ok(ExitCode::from(merged.exit_code()))
 }
 

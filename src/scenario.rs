@@ -134,23 +134,26 @@ fn single<N: Node>(args: &SimArgs, mut sc: Scenario<N>) -> anyhow::Result<ExitCo
         }
     }
     if args.json {
-        println!("{}", report::run_json(sc.name, args.seed, &outcome, &run.summary, run.faults.len(), extra));
+        outln!("{}", report::run_json(sc.name, args.seed, &outcome, &run.summary, run.faults.len(), extra));
     } else {
         let title = format!("herald sim {} · {} nodes · seed {}", sc.name, run.config.nodes, args.seed);
-        report::print_run(&title, &outcome, &run.summary, &run.liveness, wall_ms);
+        report::print_run(&title, &outcome, &run.summary, &run.liveness, wall_ms)?;
         if let Some(path) = &args.trace {
-            println!("  trace       {}", path.display());
+            outln!("  trace       {}", path.display());
         }
         if !outcome.is_ok() {
-            println!("  reproduce   {reproduce}");
+            outln!("  reproduce   {reproduce}");
         }
         if let Some(s) = extra.get("shrunk") {
-            println!(
+            outln!(
                 "  shrunk      {} → {} faults, {} → {} events",
-                s["faults_before"], s["faults"], s["events_before"], s["events"]
+                s["faults_before"],
+                s["faults"],
+                s["events_before"],
+                s["events"]
             );
-            println!("  minimal     {}", s["reproduce"].as_str().unwrap_or_default());
-            println!("  its trace   {}", s["trace"].as_str().unwrap_or_default());
+            outln!("  minimal     {}", s["reproduce"].as_str().unwrap_or_default());
+            outln!("  its trace   {}", s["trace"].as_str().unwrap_or_default());
         }
     }
     Ok(ExitCode::from(outcome.exit_code()))
@@ -249,23 +252,28 @@ fn sweep_seeds<N: Node>(
     }
     report.wall_ms = started.elapsed().as_secs_f64() * 1e3;
     if args.json {
-        println!("{}", serde_json::to_string(&report)?);
+        outln!("{}", serde_json::to_string(&report)?);
     } else {
         let t = &report.totals;
-        println!(
+        outln!(
             "herald sim {name} · seeds {}..{} · {} runs on {threads} threads in {:.1} s",
             seeds.start,
             seeds.end,
             report.runs,
             report.wall_ms / 1e3
         );
-        println!(
+        outln!(
             "  failures    {} ({} violated a property, {} failed liveness)",
-            report.failures, report.violations, report.liveness_failures
+            report.failures,
+            report.violations,
+            report.liveness_failures
         );
-        println!(
+        outln!(
             "  messages    sent {} · delivered {} · dropped {} · duplicated {}",
-            t.sent, t.delivered, t.dropped, t.duplicated
+            t.sent,
+            t.delivered,
+            t.dropped,
+            t.duplicated
         );
     }
     Ok(ExitCode::from(report.exit_code()))

@@ -206,35 +206,42 @@ pub(crate) fn run(args: &TourArgs) -> anyhow::Result<ExitCode> {
         });
     }
     if args.json {
-        println!("{}", serde_json::json!({ "seed": args.seed, "nodes": NODES, "notes": NOTES, "rows": rows }));
+        outln!("{}", serde_json::json!({ "seed": args.seed, "nodes": NODES, "notes": NOTES, "rows": rows }));
     } else {
-        print_table(&rows, args.seed, started.elapsed());
+        print_table(&rows, args.seed, started.elapsed())?;
     }
     Ok(ExitCode::from(if all_ok { 0 } else { crate::report::EXIT_VIOLATED }))
 }
 
-fn print_table(rows: &[Row], seed: u64, wall: Duration) {
-    println!("Herald — a tour of the system models (lecture §2.3)");
-    println!();
-    println!(
+fn print_table(rows: &[Row], seed: u64, wall: Duration) -> std::io::Result<()> {
+    outln!("Herald — a tour of the system models (lecture §2.3)");
+    outln!("");
+    outln!(
         "Node 0 broadcasts {NOTES} numbered notes to {} peers, one every {}; the peers report every note",
         NODES - 1,
         human(INTERVAL.as_nanos() as u64)
     );
-    println!(
-        "they are handed. The same protocol and seed ({seed}) run under each model; the simulator's oracles check"
-    );
-    println!(
+    outln!("they are handed. The same protocol and seed ({seed}) run under each model; the simulator's oracles check");
+    outln!(
         "that each model kept its promises. 'heard' counts (receiver, note) pairs: got / missing / extra copies / bogus."
     );
-    println!();
-    println!(
+    outln!("");
+    outln!(
         "{:<34} {:>5} {:>6} {:>5} {:>4} {:>6}  {:>20}  {:>8} {:>8} {:>9}  what it shows",
-        "model", "sent", "deliv", "lost", "dup", "forged", "heard got/miss/x2/bad", "p50", "p99", "max",
+        "model",
+        "sent",
+        "deliv",
+        "lost",
+        "dup",
+        "forged",
+        "heard got/miss/x2/bad",
+        "p50",
+        "p99",
+        "max",
     );
     for r in rows {
         let h = r.heard;
-        println!(
+        outln!(
             "{:<34} {:>5} {:>6} {:>5} {:>4} {:>6}  {:>20}  {:>8} {:>8} {:>9}  {}{}",
             r.model,
             r.sent,
@@ -250,9 +257,10 @@ fn print_table(rows: &[Row], seed: u64, wall: Duration) {
             if r.status == "ok" { String::new() } else { format!("  [{}]", r.status) }
         );
     }
-    println!();
-    println!(
+    outln!("");
+    outln!(
         "Try one yourself: herald sim broadcast-demo --nodes 4 --network fair-loss --loss 0.2 --duplicate 0.1 --seed {seed} --trace t.jsonl"
     );
-    println!("({} rows in {:.0} ms)", rows.len(), wall.as_secs_f64() * 1e3);
+    outln!("({} rows in {:.0} ms)", rows.len(), wall.as_secs_f64() * 1e3);
+    Ok(())
 }

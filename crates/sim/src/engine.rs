@@ -940,7 +940,11 @@ impl<'s, N: Node> Engine<'s, N> {
             }
             Effect::Persist { key, bytes } => {
                 if self.records.is_some() {
-                    self.record(RecordKind::Persist { node: id, key: key.clone(), bytes: bytes.clone() });
+                    self.record(RecordKind::Persist {
+                        node: id,
+                        key: key.as_str().into(),
+                        bytes: bytes.as_slice().into(),
+                    });
                 }
                 self.slots[i].durable.put(key, bytes);
             }
@@ -1012,7 +1016,7 @@ impl<'s, N: Node> Engine<'s, N> {
                 Action::Modify { bytes: changed } if fate.is_none() => {
                     fate = Some(if self.allow(FaultKind::Adversary) {
                         self.c.modified += 1;
-                        self.record(RecordKind::Modify { from, to, msg, bytes: changed.clone() });
+                        self.record(RecordKind::Modify { from, to, msg, bytes: changed.as_slice().into() });
                         Some((Payload::from_vec(changed), 0))
                     } else {
                         Some((bytes.clone(), 0))
@@ -1024,7 +1028,7 @@ impl<'s, N: Node> Engine<'s, N> {
                     let id = self.next_msg;
                     self.next_msg += 1;
                     self.c.injected += 1;
-                    self.record(RecordKind::Inject { from: claimed, to, msg: id, bytes: bytes.clone() });
+                    self.record(RecordKind::Inject { from: claimed, to, msg: id, bytes: bytes.as_slice().into() });
                     self.route(claimed, to, id, Payload::from_vec(bytes), nanos(delay));
                 }
                 Action::Replay { of, from: sender, to, bytes, delay }

@@ -71,7 +71,7 @@ impl<N: Node> Run<N> {
                 }
                 RecordKind::Pause { node, until } => (node.0, EventKind::Pause { until: *until }),
                 RecordKind::Persist { node, key, bytes } => {
-                    (node.0, EventKind::Persist { key: key.clone(), size: bytes.len() as u32 })
+                    (node.0, EventKind::Persist { key: key.to_string(), size: bytes.len() as u32 })
                 }
                 RecordKind::Output { node, index } => {
                     (node.0, EventKind::Output { value: codec::to_json(&self.outputs[*index as usize].value) })

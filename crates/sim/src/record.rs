@@ -17,7 +17,8 @@ pub struct Record<T> {
     pub kind: RecordKind<T>,
 }
 
-/// What happened. Message ids are per transmission (see [`herald_core::trace`]).
+/// What happened. Message ids are per transmission (see [`herald_core::trace`]). Rare variants box
+/// their bytes so that the common ones (send, deliver) keep a record small.
 #[allow(missing_docs)] // the fields are named for what they hold
 #[derive(Clone, Debug)]
 pub enum RecordKind<T> {
@@ -32,9 +33,9 @@ pub enum RecordKind<T> {
     /// The network made an extra copy.
     Duplicate { from: NodeId, to: NodeId, msg: u64 },
     /// The adversary changed the bytes.
-    Modify { from: NodeId, to: NodeId, msg: u64, bytes: Vec<u8> },
+    Modify { from: NodeId, to: NodeId, msg: u64, bytes: Box<[u8]> },
     /// The adversary injected a transmission claiming `from`.
-    Inject { from: NodeId, to: NodeId, msg: u64, bytes: Vec<u8> },
+    Inject { from: NodeId, to: NodeId, msg: u64, bytes: Box<[u8]> },
     /// The adversary replayed transmission `of` as `msg`.
     Replay { from: NodeId, to: NodeId, msg: u64, of: u64 },
     /// A timer was set for local time `at`.
@@ -50,7 +51,7 @@ pub enum RecordKind<T> {
     /// A node paused until `until`.
     Pause { node: NodeId, until: u64 },
     /// A node persisted `bytes` under `key`.
-    Persist { node: NodeId, key: String, bytes: Vec<u8> },
+    Persist { node: NodeId, key: Box<str>, bytes: Box<[u8]> },
     /// A node output observation number `index` of the run.
     Output { node: NodeId, index: u32 },
     /// Partition `id` started.

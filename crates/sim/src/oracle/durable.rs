@@ -20,7 +20,7 @@ impl<N: Node> Oracle<N> for OnlyDurableSurvives {
         for r in &run.records {
             match &r.kind {
                 RecordKind::Persist { node, key, bytes } => {
-                    stores.entry(*node).or_default().put(key.clone(), bytes.clone())
+                    stores.entry(*node).or_default().put(key.to_string(), bytes.to_vec())
                 }
                 RecordKind::Recover { node, keys, digest } => {
                     let expected = stores.entry(*node).or_default();
