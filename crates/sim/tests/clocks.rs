@@ -59,24 +59,16 @@ impl Node for Probe {
     type Output = Reading;
 
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
-        ctx.output(Reading::Start {
-            now: ctx.now().as_nanos(),
-        });
+        ctx.output(Reading::Start { now: ctx.now().as_nanos() });
         self.arm(ctx);
     }
 
     fn on_message(&mut self, _: NodeId, _: Poke, ctx: &mut Context<'_, Self>) {
-        ctx.output(Reading::Got {
-            now: ctx.now().as_nanos(),
-        });
+        ctx.output(Reading::Got { now: ctx.now().as_nanos() });
     }
 
     fn on_timer(&mut self, Wake { set_at, after }: Wake, ctx: &mut Context<'_, Self>) {
-        ctx.output(Reading::Fired {
-            now: ctx.now().as_nanos(),
-            set_at,
-            after,
-        });
+        ctx.output(Reading::Fired { now: ctx.now().as_nanos(), set_at, after });
         let peers = ctx.peers();
         let to = peers[ctx.rng().index(peers.len())];
         ctx.send(to, Poke);
@@ -96,27 +88,16 @@ fn local_clocks_keep_their_offset_and_drift_bounds_and_timers_fire_on_local_time
     // stand out.
     let models = [
         ClockModel::default(),
-        ClockModel {
-            offset_max: Duration::from_secs(1),
-            drift_ppm_max: 50.0,
-        },
-        ClockModel {
-            offset_max: ms(5),
-            drift_ppm_max: 1_000.0,
-        },
-        ClockModel {
-            offset_max: Duration::ZERO,
-            drift_ppm_max: 300_000.0,
-        },
+        ClockModel { offset_max: Duration::from_secs(1), drift_ppm_max: 50.0 },
+        ClockModel { offset_max: ms(5), drift_ppm_max: 1_000.0 },
+        ClockModel { offset_max: Duration::ZERO, drift_ppm_max: 300_000.0 },
     ];
     let results = all_ok(sweep2(0..1000, |seed| {
         let clocks = models[(seed % models.len() as u64) as usize].clone();
         let mut cfg = small(3);
         cfg.limits.time_max = ms(500);
         cfg.clocks = clocks.clone();
-        let mut sim = Simulation::new(cfg, |_| Probe { timers: 6 })
-            .unwrap()
-            .recording(true);
+        let mut sim = Simulation::new(cfg, |_| Probe { timers: 6 }).unwrap().recording(true);
         let run = sim.run(seed);
         check_models(&run)?;
         let (offset_max, drift_max) = (ns(clocks.offset_max), clocks.drift_ppm_max);
@@ -157,11 +138,8 @@ fn local_clocks_keep_their_offset_and_drift_bounds_and_timers_fire_on_local_time
         ensure(fired == 3 * 6, || format!("seed {seed}: {fired} timers fired"))?;
         if seed % 10 == 0 && (offset_max > 0 || drift_max > 0.0) {
             // The trace's `local` stamps are the clocks the nodes read.
-            let locals: Vec<_> = run
-                .trace_events()
-                .filter(|e| matches!(e.kind, EventKind::Output { .. }))
-                .map(|e| e.local)
-                .collect();
+            let locals: Vec<_> =
+                run.trace_events().filter(|e| matches!(e.kind, EventKind::Output { .. })).map(|e| e.local).collect();
             let read: Vec<_> = run.outputs.iter().map(|o| Some(o.value.now())).collect();
             ensure(locals == read, || format!("seed {seed}: trace locals {locals:?} ≠ readings {read:?}"))?;
         }

@@ -10,10 +10,11 @@ use herald_core::trace::CutMode;
 use herald_protocols::ping_pong::{PingPong, PingPongConfig};
 use herald_sim::sweep::sweep;
 use herald_sim::{
-    ClockModel, Latency, Liveness, NetworkModel, NodeModel, Partition, Pauses, Run, SimConfig,
-    Simulation, Summary, TimingModel,
+    ClockModel, Latency, Liveness, NetworkModel, NodeModel, Partition, Pauses, Run, SimConfig, Simulation, Summary,
+    TimingModel,
 };
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 const NODES: usize = 3;
 
@@ -22,25 +23,13 @@ const NODES: usize = 3;
 fn busy() -> SimConfig {
     let mut cfg = small(NODES);
     cfg.limits.time_max = ms(100);
-    cfg.model.network = NetworkModel::FairLoss {
-        loss: 0.2,
-        duplicate: 0.1,
-        duplicates_max: 2,
-        reorder: true,
-    };
-    cfg.model.nodes = NodeModel::CrashRecovery {
-        crashes: vec![],
-        rate_per_sec: 5.0,
-        restart_min: ms(5),
-        restart_max: ms(20),
-    };
+    cfg.model.network = NetworkModel::FairLoss { loss: 0.2, duplicate: 0.1, duplicates_max: 2, reorder: true };
+    cfg.model.nodes =
+        NodeModel::CrashRecovery { crashes: vec![], rate_per_sec: 5.0, restart_min: ms(5), restart_max: ms(20) };
     cfg.model.timing = TimingModel::Asynchronous {
         pauses: Pauses {
             rate_per_sec: 20.0,
-            duration: Latency::Exponential {
-                min: Duration::from_micros(100),
-                mean: ms(2),
-            },
+            duration: Latency::Exponential { min: Duration::from_micros(100), mean: ms(2) },
         },
     };
     cfg.model.partitions = vec![Partition {
@@ -51,20 +40,13 @@ fn busy() -> SimConfig {
         symmetric: false,
         mode: CutMode::Hold,
     }];
-    cfg.clocks = ClockModel {
-        offset_max: ms(1),
-        drift_ppm_max: 100.0,
-    };
+    cfg.clocks = ClockModel { offset_max: ms(1), drift_ppm_max: 100.0 };
     cfg.liveness_bound = Some(ms(200));
     cfg
 }
 
-use std::time::Duration;
-
 fn simulation(cfg: SimConfig) -> Simulation<PingPong> {
-    Simulation::new(cfg, |_| PingPong::new(PingPongConfig::default(), NODES))
-        .unwrap()
-        .recording(true)
+    Simulation::new(cfg, |_| PingPong::new(PingPongConfig::default(), NODES)).unwrap().recording(true)
 }
 
 fn trace(run: &Run<PingPong>) -> Vec<u8> {

@@ -22,12 +22,7 @@ fn isolated_node_0() -> SimConfig {
     let mut cfg = small(NODES);
     cfg.limits.time_max = TIME_MAX;
     cfg.liveness_bound = Some(BOUND);
-    cfg.model.network = NetworkModel::FairLoss {
-        loss: 0.5,
-        duplicate: 0.1,
-        duplicates_max: 1,
-        reorder: true,
-    };
+    cfg.model.network = NetworkModel::FairLoss { loss: 0.5, duplicate: 0.1, duplicates_max: 1, reorder: true };
     cfg.model.partitions = vec![Partition {
         start: Duration::ZERO,
         end: Some(Duration::from_secs(1)),
@@ -41,10 +36,7 @@ fn isolated_node_0() -> SimConfig {
 
 fn ping_pong(retransmit: Option<Duration>) -> impl FnMut(NodeId) -> PingPong + 'static {
     move |_| {
-        let config = PingPongConfig {
-            retransmit,
-            ..PingPongConfig::default()
-        };
+        let config = PingPongConfig { retransmit, ..PingPongConfig::default() };
         PingPong::new(config, NODES)
     }
 }
@@ -59,10 +51,8 @@ fn healed_at_time_max(run: &Run<PingPong>) {
     for r in &run.records[heal_index..] {
         let faulty = matches!(
             r.kind,
-            RecordKind::Drop {
-                reason: DropReason::Loss | DropReason::Partition,
-                ..
-            } | RecordKind::Duplicate { .. }
+            RecordKind::Drop { reason: DropReason::Loss | DropReason::Partition, .. }
+                | RecordKind::Duplicate { .. }
                 | RecordKind::Crash { .. }
         );
         assert!(!faulty, "seed {}: a fault after the heal: {:?}", run.seed, r.kind);
@@ -72,9 +62,7 @@ fn healed_at_time_max(run: &Run<PingPong>) {
 #[test]
 fn retransmission_makes_progress_once_faults_heal() {
     for seed in 0..40 {
-        let mut sim = Simulation::new(isolated_node_0(), ping_pong(Some(ms(50))))
-            .unwrap()
-            .recording(true);
+        let mut sim = Simulation::new(isolated_node_0(), ping_pong(Some(ms(50)))).unwrap().recording(true);
         let run = sim.run(seed);
         healed_at_time_max(&run);
         // During the safety phase node 0 completed nothing.
@@ -95,9 +83,8 @@ fn retransmission_makes_progress_once_faults_heal() {
 
 #[test]
 fn a_custom_progress_rule_is_what_the_phase_waits_for() {
-    let five_from_node_0 = |p: &herald_sim::Progress<'_, RoundTrip>| {
-        p.outputs.iter().filter(|o| o.node == NodeId(0)).count() >= 5
-    };
+    let five_from_node_0 =
+        |p: &herald_sim::Progress<'_, RoundTrip>| p.outputs.iter().filter(|o| o.node == NodeId(0)).count() >= 5;
     for seed in 0..20 {
         let default = Simulation::new(isolated_node_0(), ping_pong(Some(ms(50)))).unwrap().run(seed);
         let mut sim = Simulation::new(isolated_node_0(), ping_pong(Some(ms(50))))
@@ -121,9 +108,7 @@ fn a_custom_progress_rule_is_what_the_phase_waits_for() {
 #[test]
 fn without_retransmission_lost_pings_are_never_recovered_and_liveness_fails() {
     for seed in 0..40 {
-        let mut sim = Simulation::new(isolated_node_0(), ping_pong(None))
-            .unwrap()
-            .recording(true);
+        let mut sim = Simulation::new(isolated_node_0(), ping_pong(None)).unwrap().recording(true);
         let run = sim.run(seed);
         healed_at_time_max(&run);
         assert_eq!(run.liveness, Liveness::Failed { bound_ns: ns(BOUND) }, "seed {seed}");
@@ -139,11 +124,7 @@ fn a_node_down_at_the_end_of_the_safety_phase_restarts_at_the_heal() {
         cfg.limits.time_max = TIME_MAX;
         cfg.liveness_bound = Some(BOUND);
         cfg.model.nodes = NodeModel::CrashRecovery {
-            crashes: vec![ScheduledCrash {
-                node: NodeId(0),
-                at: ms(60),
-                restart_after: Some(Duration::from_secs(10)),
-            }],
+            crashes: vec![ScheduledCrash { node: NodeId(0), at: ms(60), restart_after: Some(Duration::from_secs(10)) }],
             rate_per_sec: 0.0,
             restart_min: Duration::ZERO,
             restart_max: Duration::ZERO,

@@ -746,18 +746,13 @@ fn arbitrary_network_adversaries_are_traced_and_counted() {
                 RecordKind::Modify { .. } => modify += 1,
                 RecordKind::Inject { .. } => inject += 1,
                 RecordKind::Replay { .. } => replay += 1,
-                RecordKind::Drop {
-                    reason: DropReason::Adversary,
-                    ..
-                } => dropped += 1,
+                RecordKind::Drop { reason: DropReason::Adversary, .. } => dropped += 1,
                 RecordKind::Send { .. } => sends += 1,
                 _ => {}
             }
         }
         if seed % 10 == 0 {
-            let bytes = run
-                .write_trace(Vec::new(), "adversary", None)
-                .map_err(|e| e.to_string())?;
+            let bytes = run.write_trace(Vec::new(), "adversary", None).map_err(|e| e.to_string())?;
             let (_, events) = herald_core::trace::read(&bytes[..]).map_err(|e| e.to_string())?;
             let count = |f: &dyn Fn(&EventKind) -> bool| events.iter().filter(|e| f(&e.kind)).count() as u64;
             let written = (
@@ -800,4 +795,32 @@ fn arbitrary_network_adversaries_are_traced_and_counted() {
         };
         ensure(ok, || format!("seed {seed} {adversary:?}: traced {traced:?}, tally {tally:?}, counters {c:?}"))
     }));
+}
+
+// =============================================================================================
+// Pauses do not reorder FIFO links
+// =============================================================================================
+
+#[test]
+fn fifo_links_stay_fifo_and_reliable_when_receivers_pause() {
+    let results = all_ok(sweep2(SEEDS, |seed| {
+        let mut cfg = small(3);
+        cfg.link.latency = Latency::Constant { value: ms(2) };
+        cfg.limits.time_max = ms(40);
+        // Frequent pauses, often overlapping, while notes arrive every millisecond.
+        cfg.model.timing = TimingModel::Asynchronous {
+            pauses: Pauses { rate_per_sec: 150.0, duration: Latency::uniform(ms(1), ms(4)) },
+        };
+        cfg.model.network = if seed % 2 == 0 {
+            NetworkModel::Reliable { fifo: true }
+        } else {
+            NetworkModel::FairLoss { loss: 0.1, duplicate: 0.1, duplicates_max: 1, reorder: false }
+        };
+        let mut sim = Simulation::new(cfg, |_| Chatter::new(12, ms(1))).unwrap().recording(true);
+        let run = sim.run(seed);
+        check_models(&run)?;
+        ensure(!reordered(&run.outputs), || format!("seed {seed}: a paused receiver took notes out of order"))?;
+        Ok(run.summary.counters.pauses)
+    }));
+    assert!(results.iter().sum::<u64>() > 2000, "receivers pause");
 }

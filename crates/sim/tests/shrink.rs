@@ -47,12 +47,7 @@ struct Stream {
 
 impl Stream {
     fn new(bug: Bug) -> Self {
-        Self {
-            bug,
-            items: 30,
-            next: 0,
-            received: BTreeSet::new(),
-        }
+        Self { bug, items: 30, next: 0, received: BTreeSet::new() }
     }
 }
 
@@ -107,21 +102,14 @@ fn config(loss: f64, duplicate: f64, reorder: bool) -> SimConfig {
     let mut cfg = small(2);
     cfg.link.latency = Latency::Constant { value: ms(3) };
     cfg.limits.time_max = ms(100);
-    cfg.model.network = NetworkModel::FairLoss {
-        loss,
-        duplicate,
-        duplicates_max: 2,
-        reorder,
-    };
+    cfg.model.network = NetworkModel::FairLoss { loss, duplicate, duplicates_max: 2, reorder };
     cfg
 }
 
 /// Shrinks `seed`'s failure and checks the result: exactly one fault of `essential` kind is left,
 /// the original had many, and the shrunk run (mask and event limit) still fails, with fewer events.
 fn shrinks_to_one(bug: Bug, cfg: SimConfig, essential: FaultKind, seed: u64) {
-    let mut sim = Simulation::new(cfg.clone(), move |_| Stream::new(bug))
-        .unwrap()
-        .recording(true);
+    let mut sim = Simulation::new(cfg.clone(), move |_| Stream::new(bug)).unwrap().recording(true);
     let original = sim.run(seed);
     assert_models(&original);
     assert!(fails(&original), "seed {seed}: the planted bug must fire");
@@ -153,9 +141,8 @@ fn shrinks_to_one(bug: Bug, cfg: SimConfig, essential: FaultKind, seed: u64) {
     // One event fewer no longer reproduces it: the prefix is the shortest.
     let mut shorter = cfg.clone();
     shorter.limits.events_max = shrunk.events_max - 1;
-    let mut replay = Simulation::new(shorter, move |_| Stream::new(bug))
-        .unwrap()
-        .with_fault_mask(Some(shrunk.mask.clone()));
+    let mut replay =
+        Simulation::new(shorter, move |_| Stream::new(bug)).unwrap().with_fault_mask(Some(shrunk.mask.clone()));
     assert!(!fails(&replay.run(seed)), "seed {seed}: a shorter prefix still fails");
 }
 

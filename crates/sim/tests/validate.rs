@@ -7,36 +7,21 @@ use common::*;
 use herald_core::NodeId;
 use herald_core::trace::CutMode;
 use herald_sim::{
-    AdversarySpec, Latency, NetworkModel, NodeModel, Partition, Pauses, ScheduledCrash, SimConfig,
-    Simulation, TimingModel, Window,
+    AdversarySpec, Latency, NetworkModel, NodeModel, Partition, Pauses, ScheduledCrash, SimConfig, Simulation,
+    TimingModel, Window,
 };
 use std::time::Duration;
 
 fn fair_loss(loss: f64, duplicate: f64, duplicates_max: u32) -> NetworkModel {
-    NetworkModel::FairLoss {
-        loss,
-        duplicate,
-        duplicates_max,
-        reorder: true,
-    }
+    NetworkModel::FairLoss { loss, duplicate, duplicates_max, reorder: true }
 }
 
 fn partition(start: u64, end: Option<u64>, mode: CutMode) -> Partition {
-    Partition {
-        start: ms(start),
-        end: end.map(ms),
-        side_a: vec![NodeId(0)],
-        side_b: vec![],
-        symmetric: true,
-        mode,
-    }
+    Partition { start: ms(start), end: end.map(ms), side_a: vec![NodeId(0)], side_b: vec![], symmetric: true, mode }
 }
 
 fn sync(delay_max: Duration) -> TimingModel {
-    TimingModel::Synchronous {
-        delay_max,
-        step_max: ms(1),
-    }
+    TimingModel::Synchronous { delay_max, step_max: ms(1) }
 }
 
 fn partial(windows: Vec<Window>, async_delay: Latency) -> TimingModel {
@@ -128,10 +113,7 @@ const INVALID: &[Case] = &[
     (
         "unbounded latency under synchrony",
         |c| {
-            c.link.latency = Latency::Exponential {
-                min: ms(1),
-                mean: ms(2),
-            };
+            c.link.latency = Latency::Exponential { min: ms(1), mean: ms(2) };
             c.model.timing = sync(ms(50));
         },
         "latency",
@@ -148,10 +130,7 @@ const INVALID: &[Case] = &[
     (
         "an asynchronous window that ends before it starts",
         |c| {
-            let w = Window {
-                start: ms(20),
-                end: ms(10),
-            };
+            let w = Window { start: ms(20), end: ms(10) };
             c.model.timing = partial(vec![w], Latency::Constant { value: ms(1) });
         },
         "timing.windows",
@@ -159,10 +138,7 @@ const INVALID: &[Case] = &[
     (
         "an exponential async delay with zero mean",
         |c| {
-            let d = Latency::Exponential {
-                min: ms(1),
-                mean: Duration::ZERO,
-            };
+            let d = Latency::Exponential { min: ms(1), mean: Duration::ZERO };
             c.model.timing = partial(vec![], d);
         },
         "timing.async_delay",
@@ -171,10 +147,7 @@ const INVALID: &[Case] = &[
         "negative pause rate",
         |c| {
             c.model.timing = TimingModel::Asynchronous {
-                pauses: Pauses {
-                    rate_per_sec: -1.0,
-                    duration: Latency::Constant { value: ms(1) },
-                },
+                pauses: Pauses { rate_per_sec: -1.0, duration: Latency::Constant { value: ms(1) } },
             }
         },
         "timing.pauses.rate",
@@ -182,31 +155,19 @@ const INVALID: &[Case] = &[
     ("no nodes", |c| c.nodes = 0, "nodes"),
     (
         "every node Byzantine",
-        |c| {
-            c.model.nodes = NodeModel::Byzantine {
-                faulty: vec![NodeId(0), NodeId(1), NodeId(2)],
-            }
-        },
+        |c| c.model.nodes = NodeModel::Byzantine { faulty: vec![NodeId(0), NodeId(1), NodeId(2)] },
         "nodes.faulty",
     ),
     (
         "a Byzantine node outside the cluster",
-        |c| {
-            c.model.nodes = NodeModel::Byzantine {
-                faulty: vec![NodeId(3)],
-            }
-        },
+        |c| c.model.nodes = NodeModel::Byzantine { faulty: vec![NodeId(3)] },
         "nodes.faulty",
     ),
     (
         "a crash of a node outside the cluster",
         |c| {
             c.model.nodes = NodeModel::CrashStop {
-                crashes: vec![ScheduledCrash {
-                    node: NodeId(9),
-                    at: ms(1),
-                    restart_after: None,
-                }],
+                crashes: vec![ScheduledCrash { node: NodeId(9), at: ms(1), restart_after: None }],
                 rate_per_sec: 0.0,
                 crashes_max: 1,
             }
@@ -215,13 +176,7 @@ const INVALID: &[Case] = &[
     ),
     (
         "an infinite crash rate",
-        |c| {
-            c.model.nodes = NodeModel::CrashStop {
-                crashes: vec![],
-                rate_per_sec: f64::INFINITY,
-                crashes_max: 1,
-            }
-        },
+        |c| c.model.nodes = NodeModel::CrashStop { crashes: vec![], rate_per_sec: f64::INFINITY, crashes_max: 1 },
         "nodes.rate",
     ),
     (
@@ -239,54 +194,37 @@ const INVALID: &[Case] = &[
     ("drift of a million ppm", |c| c.clocks.drift_ppm_max = 1e6, "clocks.drift_ppm_max"),
     ("negative drift bound", |c| c.clocks.drift_ppm_max = -1.0, "clocks.drift_ppm_max"),
     ("a tiny MTU", |c| c.link.mtu = 32, "link.mtu"),
-    ("an MTU no larger than its header", |c| {
-        c.link.mtu = 100;
-        c.link.packet_header = 100;
-    }, "link.mtu"),
+    (
+        "an MTU no larger than its header",
+        |c| {
+            c.link.mtu = 100;
+            c.link.packet_header = 100;
+        },
+        "link.mtu",
+    ),
     ("zero bandwidth", |c| c.link.bandwidth_bps = Some(0), "link.bandwidth"),
     ("uniform latency with min above max", |c| c.link.latency = Latency::uniform(ms(5), ms(1)), "link.latency"),
-    (
-        "a Pareto latency with shape 0",
-        |c| {
-            c.link.latency = Latency::Pareto {
-                min: ms(1),
-                shape: 0.0,
-            }
-        },
-        "link.latency",
-    ),
+    ("a Pareto latency with shape 0", |c| c.link.latency = Latency::Pareto { min: ms(1), shape: 0.0 }, "link.latency"),
     ("no virtual time", |c| c.limits.time_max = Duration::ZERO, "limits.time_max"),
     ("a zero liveness bound", |c| c.liveness_bound = Some(Duration::ZERO), "liveness_bound"),
     (
         "a modification ratio above 1",
-        |c| {
-            c.model.network = NetworkModel::Arbitrary {
-                adversary: AdversarySpec::ModifyRandomBit { ratio: 2.0 },
-            }
-        },
+        |c| c.model.network = NetworkModel::Arbitrary { adversary: AdversarySpec::ModifyRandomBit { ratio: 2.0 } },
         "adversary.ratio",
     ),
     (
         "spoofing a node outside the cluster",
         |c| {
-            c.model.network = NetworkModel::Arbitrary {
-                adversary: AdversarySpec::SpoofAs {
-                    as_node: NodeId(3),
-                    ratio: 0.5,
-                },
-            }
+            c.model.network =
+                NetworkModel::Arbitrary { adversary: AdversarySpec::SpoofAs { as_node: NodeId(3), ratio: 0.5 } }
         },
         "adversary.as_node",
     ),
     (
         "a blocking window that ends before it starts",
         |c| {
-            c.model.network = NetworkModel::Arbitrary {
-                adversary: AdversarySpec::BlockFor {
-                    start: ms(10),
-                    end: Some(ms(10)),
-                },
-            }
+            c.model.network =
+                NetworkModel::Arbitrary { adversary: AdversarySpec::BlockFor { start: ms(10), end: Some(ms(10)) } }
         },
         "adversary.end",
     ),
@@ -312,7 +250,10 @@ fn invalid_configurations_are_rejected_naming_the_field() {
     }
 }
 
-const VALID: &[(&str, fn(&mut SimConfig))] = &[
+/// `(what is edgy but fine, the change)`.
+type Valid = (&'static str, fn(&mut SimConfig));
+
+const VALID: &[Valid] = &[
     ("loss just below 1", |c| c.model.network = fair_loss(0.999, 1.0, 3)),
     ("no loss at all", |c| c.model.network = fair_loss(0.0, 0.0, 0)),
     ("latency exactly at the bound", |c| {
@@ -323,24 +264,13 @@ const VALID: &[(&str, fn(&mut SimConfig))] = &[
         c.model.partitions = vec![partition(10, Some(20), CutMode::Hold)];
     }),
     ("a never-ending partition on an arbitrary network", |c| {
-        c.model.network = NetworkModel::Arbitrary {
-            adversary: AdversarySpec::DropAll,
-        };
+        c.model.network = NetworkModel::Arbitrary { adversary: AdversarySpec::DropAll };
         c.model.partitions = vec![partition(10, None, CutMode::Drop)];
     }),
     ("a one-node cluster", |c| c.nodes = 1),
-    ("all but one node Byzantine", |c| {
-        c.model.nodes = NodeModel::Byzantine {
-            faulty: vec![NodeId(0), NodeId(2)],
-        }
-    }),
+    ("all but one node Byzantine", |c| c.model.nodes = NodeModel::Byzantine { faulty: vec![NodeId(0), NodeId(2)] }),
     ("blocking forever", |c| {
-        c.model.network = NetworkModel::Arbitrary {
-            adversary: AdversarySpec::BlockFor {
-                start: ms(10),
-                end: None,
-            },
-        }
+        c.model.network = NetworkModel::Arbitrary { adversary: AdversarySpec::BlockFor { start: ms(10), end: None } }
     }),
 ];
 

@@ -11,8 +11,6 @@ use serde::{Deserialize, Serialize};
 use std::ops::Range;
 use std::time::Duration;
 
-pub const MS: Duration = Duration::from_millis(1);
-
 pub fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
@@ -40,7 +38,8 @@ pub fn assert_models<N: Node>(run: &Run<N>) {
     }
 }
 
-/// A small default: `nodes` nodes, uniform 1–10 ms latency, unlimited bandwidth, 200 ms of time.
+/// A small default: `nodes` nodes, uniform 1–10 ms latency (and the default 1 Gbit/s links), 200 ms
+/// of virtual time.
 pub fn small(nodes: usize) -> SimConfig {
     let mut c = SimConfig::new(nodes);
     c.link.latency = Latency::uniform(ms(1), ms(10));
@@ -135,7 +134,7 @@ pub fn all_ok<R>(results: Vec<(u64, Result<R, String>)>) -> Vec<R> {
     if let Some(first) = failures.first() {
         panic!("{} of {} seeds failed; first: {first}", failures.len(), results.len());
     }
-    results.into_iter().map(|(_, r)| r.ok().expect("checked")).collect()
+    results.into_iter().map(|(_, r)| r.unwrap_or_else(|e| unreachable!("{e}"))).collect()
 }
 
 /// `Err(message)` unless `cond`.
