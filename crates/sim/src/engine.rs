@@ -364,6 +364,8 @@ struct Engine<'s, N: Node> {
     next_msg: u64,
     c: Counters,
     latency: hdrhistogram::Histogram<u64>,
+    latency_min: u64,
+    latency_max: u64,
     records: Option<Vec<Record<N::Timer>>>,
     outputs: Vec<Observed<N::Output>>,
     mask: Option<BTreeSet<u32>>,
@@ -445,6 +447,8 @@ impl<'s, N: Node> Engine<'s, N> {
             next_msg: 0,
             c: Counters::default(),
             latency: metrics::latency_histogram(),
+            latency_min: u64::MAX,
+            latency_max: 0,
             records: if sim.record { Some(Vec::new()) } else { None },
             outputs: Vec::new(),
             mask: sim.mask.clone(),
@@ -466,9 +470,12 @@ impl<'s, N: Node> Engine<'s, N> {
     }
 
     #[inline]
-    fn record(&mut self, kind: RecordKind<N::Timer>) {
+    /// Appends a record if recording. The record is built only then: constructing (and dropping)
+    /// one costs time on the hot path even when it is thrown away.
+    #[inline]
+    fn record(&mut self, kind: impl FnOnce() -> RecordKind<N::Timer>) {
         if let Some(r) = &mut self.records {
-            r.push(Record { t: self.now, kind });
+            r.push(Record { t: self.now, kind: kind() });
         }
     }
 
@@ -487,7 +494,7 @@ impl<'s, N: Node> Engine<'s, N> {
         self.schedule_faults();
         for i in 0..self.n {
             if !self.slots[i].byzantine || self.strategy.is_some() {
-                self.record(RecordKind::Start { node: NodeId::from(i) });
+                self.record(|| RecordKind::Start { node: NodeId::from(i) });
                 self.dispatch(i, Input::Start);
             }
         }
@@ -616,7 +623,7 @@ impl<'s, N: Node> Engine<'s, N> {
                 }
                 slot.timers.remove(&timer);
                 self.c.timers_fired += 1;
-                self.record(RecordKind::TimerFire { node, timer: timer.clone() });
+                self.record(|| RecordKind::TimerFire { node, timer: timer.clone() });
                 self.dispatch(node.index(), Input::Timer(timer));
             }
             Event::Crash { node, restart_after, random } => self.on_crash(node, restart_after, random),
@@ -640,13 +647,13 @@ impl<'s, N: Node> Engine<'s, N> {
             Event::PartitionStart(id) => {
                 if !self.healed && self.allow(FaultKind::Partition(id)) {
                     self.active_cuts.push(id);
-                    self.record(RecordKind::PartitionStart { id });
+                    self.record(|| RecordKind::PartitionStart { id });
                 }
             }
             Event::PartitionEnd(id) => {
                 if let Some(pos) = self.active_cuts.iter().position(|&c| c == id) {
                     self.active_cuts.remove(pos);
-                    self.record(RecordKind::PartitionEnd { id });
+                    self.record(|| RecordKind::PartitionEnd { id });
                     self.release_held();
                 }
             }
@@ -680,8 +687,11 @@ impl<'s, N: Node> Engine<'s, N> {
                 self.c.delivered += 1;
                 self.c.bytes_delivered += bytes.len() as u64;
                 // The histogram's range covers every latency a run can produce; saturate rather than fail.
-                self.latency.saturating_record((self.now - sent_at).max(1));
-                self.record(RecordKind::Deliver { from, to, msg, sent_at });
+                let latency = (self.now - sent_at).max(1);
+                self.latency.saturating_record(latency);
+                self.latency_min = self.latency_min.min(latency);
+                self.latency_max = self.latency_max.max(latency);
+                self.record(|| RecordKind::Deliver { from, to, msg, sent_at });
                 self.dispatch(to.index(), Input::Message(from, m));
             }
             Err(_) => {
@@ -702,7 +712,7 @@ impl<'s, N: Node> Engine<'s, N> {
         if reason != DropReason::InFlight {
             self.c.dropped += 1;
         }
-        self.record(RecordKind::Drop { from, to, msg, reason });
+        self.record(|| RecordKind::Drop { from, to, msg, reason });
     }
 
     fn hold(&mut self, from: NodeId, to: NodeId, msg: u64, sent_at: u64, bytes: Payload) {
@@ -773,7 +783,7 @@ impl<'s, N: Node> Engine<'s, N> {
         slot.status = if recovers { Status::Down } else { Status::Crashed };
         let epoch = slot.epoch;
         let deferred = std::mem::take(&mut slot.deferred);
-        self.record(RecordKind::Crash { node, recovers });
+        self.record(|| RecordKind::Crash { node, recovers });
         // Messages the node had received but not yet processed are lost with it.
         for h in deferred {
             self.drop_msg(h.from, h.to, h.msg, DropReason::Crashed);
@@ -792,7 +802,7 @@ impl<'s, N: Node> Engine<'s, N> {
         slot.paused_until = 0;
         let (keys, digest) = (slot.durable.len() as u32, slot.durable.digest());
         self.c.recoveries += 1;
-        self.record(RecordKind::Recover { node, keys, digest });
+        self.record(|| RecordKind::Recover { node, keys, digest });
         self.dispatch(i, Input::Recover);
         // Crash-recovery nodes may crash again.
         if let NodeModel::CrashRecovery { rate_per_sec, .. } = self.cfg().model.nodes {
@@ -839,7 +849,7 @@ impl<'s, N: Node> Engine<'s, N> {
                 self.queue.push(until, Event::Resume { node });
             }
             self.c.pauses += 1;
-            self.record(RecordKind::Pause { node, until });
+            self.record(|| RecordKind::Pause { node, until });
         }
         self.schedule_next_pause(node, rate);
     }
@@ -855,9 +865,9 @@ impl<'s, N: Node> Engine<'s, N> {
     fn heal(&mut self) {
         self.healed = true;
         self.heal_at = Some(self.now);
-        self.record(RecordKind::Heal);
+        self.record(|| RecordKind::Heal);
         for id in std::mem::take(&mut self.active_cuts) {
-            self.record(RecordKind::PartitionEnd { id });
+            self.record(|| RecordKind::PartitionEnd { id });
         }
         self.release_held();
         for i in 0..self.n {
@@ -911,10 +921,10 @@ impl<'s, N: Node> Engine<'s, N> {
         let id = NodeId::from(i);
         match effect {
             Effect::Send { to, msg } => {
-                // Most messages fit a small stack buffer; marshal there and copy once.
-                let mut buf = [0u8; 64];
-                let bytes = match codec::encode_to_slice(&msg, &mut buf) {
-                    Some(used) => Payload::from_slice(used),
+                // Most messages fit the payload's inline buffer: marshal straight into it.
+                let mut buf = [0u8; 16];
+                let bytes = match codec::encode_to_slice(&msg, &mut buf).map(|used| used.len()) {
+                    Some(len) => Payload::from_buf_and_len(buf, len),
                     None => Payload::from_vec(codec::encode(&msg)),
                 };
                 self.transmit(id, to, bytes);
@@ -929,18 +939,18 @@ impl<'s, N: Node> Engine<'s, N> {
                 let at = self.now.saturating_add(slot.global_span(local_after));
                 slot.timers.insert(timer.clone(), generation);
                 if self.records.is_some() {
-                    self.record(RecordKind::TimerSet { node: id, timer: timer.clone(), at: at_local });
+                    self.record(|| RecordKind::TimerSet { node: id, timer: timer.clone(), at: at_local });
                 }
                 self.queue.push(at, Event::Timer { node: id, generation, timer });
             }
             Effect::CancelTimer { timer } => {
                 if self.slots[i].timers.remove(&timer).is_some() {
-                    self.record(RecordKind::TimerCancel { node: id, timer });
+                    self.record(|| RecordKind::TimerCancel { node: id, timer });
                 }
             }
             Effect::Persist { key, bytes } => {
                 if self.records.is_some() {
-                    self.record(RecordKind::Persist {
+                    self.record(|| RecordKind::Persist {
                         node: id,
                         key: key.as_str().into(),
                         bytes: bytes.as_slice().into(),
@@ -952,7 +962,7 @@ impl<'s, N: Node> Engine<'s, N> {
                 self.c.outputs += 1;
                 let index = self.outputs.len() as u32;
                 self.outputs.push(Observed { t: self.now, node: id, value });
-                self.record(RecordKind::Output { node: id, index });
+                self.record(|| RecordKind::Output { node: id, index });
             }
         }
     }
@@ -965,7 +975,7 @@ impl<'s, N: Node> Engine<'s, N> {
         self.c.sent += 1;
         self.c.bytes_sent += bytes.len() as u64;
         if self.records.is_some() {
-            self.record(RecordKind::Send { from, to, msg, bytes: bytes.clone() });
+            self.record(|| RecordKind::Send { from, to, msg, bytes: bytes.clone() });
         }
         if !self.healed {
             match self.sim.config.model.network {
@@ -979,7 +989,7 @@ impl<'s, N: Node> Engine<'s, N> {
                         for _ in 0..copies {
                             if self.allow(FaultKind::Duplicate) {
                                 self.c.duplicated += 1;
-                                self.record(RecordKind::Duplicate { from, to, msg });
+                                self.record(|| RecordKind::Duplicate { from, to, msg });
                                 self.route(from, to, msg, bytes.clone(), 0);
                             }
                         }
@@ -1016,7 +1026,7 @@ impl<'s, N: Node> Engine<'s, N> {
                 Action::Modify { bytes: changed } if fate.is_none() => {
                     fate = Some(if self.allow(FaultKind::Adversary) {
                         self.c.modified += 1;
-                        self.record(RecordKind::Modify { from, to, msg, bytes: changed.as_slice().into() });
+                        self.record(|| RecordKind::Modify { from, to, msg, bytes: changed.as_slice().into() });
                         Some((Payload::from_vec(changed), 0))
                     } else {
                         Some((bytes.clone(), 0))
@@ -1028,7 +1038,7 @@ impl<'s, N: Node> Engine<'s, N> {
                     let id = self.next_msg;
                     self.next_msg += 1;
                     self.c.injected += 1;
-                    self.record(RecordKind::Inject { from: claimed, to, msg: id, bytes: bytes.as_slice().into() });
+                    self.record(|| RecordKind::Inject { from: claimed, to, msg: id, bytes: bytes.as_slice().into() });
                     self.route(claimed, to, id, Payload::from_vec(bytes), nanos(delay));
                 }
                 Action::Replay { of, from: sender, to, bytes, delay }
@@ -1037,7 +1047,7 @@ impl<'s, N: Node> Engine<'s, N> {
                     let id = self.next_msg;
                     self.next_msg += 1;
                     self.c.replayed += 1;
-                    self.record(RecordKind::Replay { from: sender, to, msg: id, of });
+                    self.record(|| RecordKind::Replay { from: sender, to, msg: id, of });
                     self.route(sender, to, id, Payload::from_vec(bytes), nanos(delay));
                 }
                 _ => {} // a second fate for the same transmission, or an address outside the cluster
@@ -1116,7 +1126,7 @@ impl<'s, N: Node> Engine<'s, N> {
         let deferred: Vec<Held> = self.slots.iter_mut().flat_map(|s| std::mem::take(&mut s.deferred)).collect();
         for h in std::mem::take(&mut self.held).into_iter().chain(deferred) {
             self.c.in_flight_at_end += 1;
-            self.record(RecordKind::Drop { from: h.from, to: h.to, msg: h.msg, reason: DropReason::InFlight });
+            self.record(|| RecordKind::Drop { from: h.from, to: h.to, msg: h.msg, reason: DropReason::InFlight });
         }
         let secs = self.now as f64 / 1e9;
         let per_sec = |x: u64| if secs > 0.0 { x as f64 / secs } else { 0.0 };
@@ -1127,7 +1137,7 @@ impl<'s, N: Node> Engine<'s, N> {
         };
         let summary = Summary {
             virtual_ns: self.now,
-            latency_ns: Percentiles::of(&self.latency),
+            latency_ns: Percentiles::of(&self.latency, self.latency_min, self.latency_max),
             throughput_bytes_per_sec: per_sec(self.c.bytes_delivered),
             deliveries_per_virtual_sec: per_sec(self.c.delivered),
             link_utilisation_max,

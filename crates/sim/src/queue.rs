@@ -47,10 +47,10 @@ impl Ord for Entry {
     }
 }
 
-/// Bucket width: 2^13 ns ≈ 8.2 µs.
-const WIDTH_SHIFT: u32 = 13;
-/// Buckets in the wheel: 2^14, a horizon of about 134 ms.
-const BUCKETS: usize = 1 << 14;
+/// Bucket width: 2^14 ns ≈ 16.4 µs.
+const WIDTH_SHIFT: u32 = 14;
+/// Buckets in the wheel: 2^12, a horizon of about 67 ms (the wheel's headers stay in cache).
+const BUCKETS: usize = 1 << 12;
 const MASK: u64 = BUCKETS as u64 - 1;
 
 pub(crate) struct EventQueue<E> {
