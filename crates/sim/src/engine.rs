@@ -975,7 +975,7 @@ impl<'s, N: Node> Engine<'s, N> {
         self.c.sent += 1;
         self.c.bytes_sent += bytes.len() as u64;
         if self.records.is_some() {
-            self.record(|| RecordKind::Send { from, to, msg, bytes: bytes.clone() });
+            self.record(|| RecordKind::Send { from, to, msg, bytes: Payload::from_slice(&bytes) });
         }
         if !self.healed {
             match self.sim.config.model.network {
