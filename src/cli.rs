@@ -2,7 +2,7 @@
 
 use crate::parse;
 use crate::report::{self, EXIT_USAGE};
-use crate::{bench, scenario, tour};
+use crate::{bench, generals, scenario, tour};
 use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
 use herald_core::NodeId;
 use herald_sim::{
@@ -33,6 +33,11 @@ enum Command {
     Tour(tour::TourArgs),
     /// Simulate a built-in scenario under a system model, for one seed or a sweep of seeds.
     Sim(Box<SimArgs>),
+    /// The two generals and the Byzantine generals.
+    Generals {
+        #[command(subcommand)]
+        what: generals::GeneralsCommand,
+    },
     /// Merge the `--json` results of several shards of one sweep into one.
     Merge {
         /// JSON result files written by `herald sim ... --shard I/K --json`.
@@ -362,6 +367,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             };
             scenario::run(&sim, &config)
         }
+        Command::Generals { what } => generals::run(&what),
         Command::Merge { files } => report::merge(&files),
         Command::Bench { what } => bench::run(&what),
     }

@@ -8,4 +8,5 @@
 #![warn(missing_docs)]
 
 pub mod broadcast_demo;
+pub mod byzantine;
 pub mod ping_pong;

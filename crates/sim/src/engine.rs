@@ -469,7 +469,6 @@ impl<'s, N: Node> Engine<'s, N> {
         &self.sim.config
     }
 
-    #[inline]
     /// Appends a record if recording. The record is built only then: constructing (and dropping)
     /// one costs time on the hot path even when it is thrown away.
     #[inline]

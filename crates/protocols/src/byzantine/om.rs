@@ -1,0 +1,1 @@
+//! Oral messages, OM(m) (being written).

@@ -1,0 +1,1 @@
+//! Signed messages, SM(m) (being written).
