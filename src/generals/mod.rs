@@ -1,6 +1,8 @@
 //! `herald generals`: the two generals and the Byzantine generals (lecture §2.1–2.2).
 
 mod byzantine;
+mod om;
+mod sm;
 mod two;
 
 use clap::Subcommand;
