@@ -36,6 +36,14 @@ pub(crate) struct ByzantineArgs {
     /// traitor placement and commander order, instead of sampling seeds.
     #[arg(long)]
     pub(crate) exhaustive: bool,
+    /// With --exhaustive: run only case number N of the enumeration (as a reproduce command
+    /// prints it), recording its trace.
+    #[arg(long, value_name = "N")]
+    pub(crate) case: Option<u64>,
+    /// Decide by the median of the values instead of the default rule (OM: strict majority, else
+    /// RETREAT; SM: the single order received, else RETREAT).
+    #[arg(long)]
+    pub(crate) median: bool,
     /// Seeds to run (without --exhaustive).
     #[arg(long, default_value_t = 100)]
     pub(crate) seeds: u64,
@@ -53,6 +61,7 @@ pub(crate) struct ByzantineArgs {
     pub(crate) json: bool,
 }
 
+#[allow(dead_code)] // used by om.rs and sm.rs, which are being written
 impl ByzantineArgs {
     /// The algorithm's m.
     pub(crate) fn m(&self) -> usize {
