@@ -422,6 +422,10 @@ impl Default for Limits {
     }
 }
 
+/// The most nodes a simulation may have: the engine keeps bandwidth and FIFO state for every
+/// directed link, n² entries.
+pub const NODES_MAX: usize = 1024;
+
 impl SimConfig {
     /// A reliable, synchronous-enough default: `nodes` correct nodes, reliable links, the default
     /// link, perfect clocks, 10 s of virtual time.
@@ -444,8 +448,11 @@ impl SimConfig {
     /// Checks that the configuration means what its names say.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let n = self.nodes;
-        if n == 0 || n > 1 << 16 {
-            return Err(ConfigError::new("nodes", format!("{n} nodes: expected 1 to 65536")));
+        if n == 0 || n > NODES_MAX {
+            return Err(ConfigError::new(
+                "nodes",
+                format!("{n} nodes: expected 1 to {NODES_MAX} (the simulator keeps state per directed link)"),
+            ));
         }
         let node_ok = |field: &str, id: NodeId| {
             if id.index() < n {

@@ -153,6 +153,7 @@ const INVALID: &[Case] = &[
         "timing.pauses.rate",
     ),
     ("no nodes", |c| c.nodes = 0, "nodes"),
+    ("more nodes than per-link state allows", |c| c.nodes = herald_sim::model::NODES_MAX + 1, "nodes"),
     (
         "every node Byzantine",
         |c| c.model.nodes = NodeModel::Byzantine { faulty: vec![NodeId(0), NodeId(1), NodeId(2)] },
