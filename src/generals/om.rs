@@ -137,8 +137,8 @@ fn check(args: &ByzantineArgs, config: &OmConfig) -> anyhow::Result<()> {
     }
     if m + 2 > n {
         anyhow::bail!(
-            "invalid `--m`: OM({m}) relays along paths of m + 1 = {} distinct generals, but there are {n}",
-            m + 1
+            "invalid `--m`: OM({m}) needs at least m + 2 = {} generals (its last round relays along m + 1 of them to another), not {n}",
+            m + 2
         );
     }
     match om::message_count(n, m) {
