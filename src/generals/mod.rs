@@ -1,7 +1,7 @@
 //! `herald generals`: the two generals and the Byzantine generals (lecture §2.1–2.2).
 
 mod byzantine;
-mod om;
+pub(crate) mod om;
 mod sm;
 mod two;
 

@@ -1,1 +1,850 @@
-//! Oral messages, OM(m) (being written).
+//! Oral messages, OM(m) (Lamport, Shostak & Pease 1982, §3, pp.387–390).
+//!
+//! # The algorithm
+//!
+//! The commander (general 0) sends its order to every lieutenant. In OM(m) with m > 0 each
+//! lieutenant then acts as the commander of an OM(m − 1) instance to relay the value it received to
+//! the other lieutenants, and finally takes the *majority* of the value it received directly and
+//! the values the OM(m − 1) instances gave it for every other lieutenant. OM(0) is just "use what
+//! the commander sent, or RETREAT if nothing came" (assumption A3: a missing message is detected,
+//! and the default order is [`DEFAULT_ORDER`]).
+//!
+//! The recursion is run here in its executable EIG-tree form (lecture spec §7.4):
+//!
+//! - An *instance* is a path σ = ⟨0, j₁, …, j_k⟩ of distinct generals, k ≤ m ([`Path`]). Its
+//!   commander is last(σ), its lieutenants are L(σ) = every general not on σ, and its remaining
+//!   depth is m − k. The path is the "prefix of lieutenant numbers" of the paper (p.388), and every
+//!   message carries it, so a trace shows the paper's Figs. 3 and 4 message by message.
+//! - In synchronous round k + 1 (rounds 1 … m+1, built by [`LockStep`]) the commander of every
+//!   instance with |σ| = k + 1 sends `(σ, v)` to every ℓ ∈ L(σ). A loyal general sends the original
+//!   order for σ = ⟨0⟩, otherwise the value it recorded for parent(σ), or RETREAT if it recorded
+//!   none. A traitor sends whatever its strategy picks, or nothing.
+//! - Lieutenant ℓ records recv(σ); what has not arrived by the end of the round is RETREAT (A3).
+//!   A message whose path is malformed, of the wrong length for its round, does not end with its
+//!   real sender (A2: the receiver knows who sent it), or repeats an instance already heard, is
+//!   ignored.
+//! - In round m + 2 every lieutenant decides: dec(σ) = recv(σ) at depth 0, otherwise
+//!   majority(w_j for j ∈ L(σ) in ascending id order) with w_ℓ = recv(σ) and w_j = dec(σ·j);
+//!   its decision is dec(⟨0⟩), reported as a [`Decision`] observation.
+//!
+//! `majority` is either of the paper's two choices ([`Majority`]): the strict majority, else
+//! RETREAT (the default), or the median of the ordered values (the lower median for an even count,
+//! with ATTACK < RETREAT). Both return v whenever a strict majority of the values is v, which is all
+//! the proofs need.
+//!
+//! # What it guarantees, and what it costs
+//!
+//! - Theorem 1 (p.390): with n > 3m generals and at most m traitors, IC1 and IC2 hold. With
+//!   n = 3, m = 1 no algorithm works (§2, Figs. 1–2), and OM(1) visibly fails.
+//! - Lemma 1 (p.389): with at most k traitors and n > 2k + m, IC2 holds.
+//! - Rounds: m + 1 rounds of messages, then the decision.
+//! - Messages: exactly Σ_{k=0}^{m} P(n − 1, k + 1) = Σ (n−1)(n−2)…(n−1−k) when nobody is silent
+//!   ([`message_count`]): 4 for (n, m) = (3, 1), 9 for (4, 1), 156 for (7, 2), 3,609 for (10, 3) —
+//!   exponential in m, which is the paper's point in its conclusion (p.400).
+//!
+//! # Nodes, traitors, and the exhaustive search
+//!
+//! [`Om`] is a [`RoundNode`]; run it as `LockStep<Om>` ([`lock_step`]) under the synchronous timing
+//! model with a round at least `delay_max + step_max` long. Inputs: one `on_round` per round, with
+//! the messages of the previous round. Effects: the round's sends, and one [`Decision`] output at
+//! the end (the commander reports its own order in round 1).
+//!
+//! Traitors run [`Traitors`], a [`Strategy`] for `LockStep<Om>`: one value drives every faulty
+//! node, keeps an honest shadow node for each (so it knows what a loyal general would send, and
+//! when), pools everything any traitor hears, and lets a [`Behaviour`] pick each message: silent,
+//! always the opposite, equivocating to split the loyal lieutenants, random per message, a
+//! colluding adversary using the pooled knowledge, or a [`Script`] fixing ATTACK, RETREAT or
+//! nothing for every message. [`Enumeration`] numbers every script for every traitor placement and
+//! commander order, so one case number replays one run.
+
+use super::{COMMANDER, DEFAULT_ORDER, Order, Verdict, judge};
+use herald_core::rounds::{Flow, LockStep, Round, RoundNode, Tagged};
+use herald_core::{Context, Effect, NodeId, Rng, Strategy};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::time::Duration;
+
+/// An OM instance: the chain of generals a value travelled through, starting with the commander
+/// (general 0). Its last general is the instance's commander.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Path(Vec<NodeId>);
+
+impl Path {
+    /// ⟨0⟩: the top-level instance, OM(m) itself.
+    pub fn root() -> Self {
+        Self(vec![COMMANDER])
+    }
+
+    /// The path of these generals. Panics unless it starts with the commander and has no repeats.
+    pub fn of(generals: &[u32]) -> Self {
+        let path = Self(generals.iter().map(|&g| NodeId(g)).collect());
+        assert!(path.is_well_formed(usize::MAX), "{path} is not an OM instance path");
+        path
+    }
+
+    /// The generals on the path, the commander first.
+    pub fn generals(&self) -> &[NodeId] {
+        &self.0
+    }
+
+    /// How many generals are on the path (k + 1 for an OM(m − k) instance).
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Never true for a well-formed path; here because `len` is.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The instance's commander.
+    pub fn last(&self) -> NodeId {
+        *self.0.last().expect("a path is never empty")
+    }
+
+    /// Whether `general` is on the path (and so not a lieutenant of the instance).
+    pub fn contains(&self, general: NodeId) -> bool {
+        self.0.contains(&general)
+    }
+
+    /// The sub-instance σ·j that lieutenant `j` commands.
+    pub fn child(&self, j: NodeId) -> Self {
+        debug_assert!(!self.contains(j));
+        let mut v = Vec::with_capacity(self.0.len() + 1);
+        v.extend_from_slice(&self.0);
+        v.push(j);
+        Self(v)
+    }
+
+    /// The instance this one relays: σ without its last general.
+    pub fn parent(&self) -> Option<Self> {
+        (self.0.len() > 1).then(|| Self(self.0[..self.0.len() - 1].to_vec()))
+    }
+
+    /// The instance's lieutenants among `generals` generals, in ascending id order.
+    pub fn lieutenants(&self, generals: usize) -> impl Iterator<Item = NodeId> + '_ {
+        NodeId::range(generals).filter(|g| !self.contains(*g))
+    }
+
+    /// Starts with the commander, ids below `generals`, no general twice.
+    fn is_well_formed(&self, generals: usize) -> bool {
+        let distinct = self.0.iter().enumerate().all(|(i, g)| !self.0[..i].contains(g));
+        self.0.first() == Some(&COMMANDER) && self.0.iter().all(|g| g.index() < generals) && distinct
+    }
+}
+
+impl fmt::Display for Path {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ids: Vec<String> = self.0.iter().map(|g| g.0.to_string()).collect();
+        write!(f, "⟨{}⟩", ids.join(","))
+    }
+}
+
+/// Every instance path with `len` generals among `generals`, avoiding `without`, in lexicographic
+/// order.
+pub fn paths(generals: usize, len: usize, without: Option<NodeId>) -> Vec<Path> {
+    if len == 0 || without == Some(COMMANDER) {
+        return Vec::new();
+    }
+    let mut level = vec![Path::root()];
+    for _ in 1..len {
+        level = level
+            .iter()
+            .flat_map(|p| p.lieutenants(generals).filter(|&j| Some(j) != without).map(|j| p.child(j)))
+            .collect();
+    }
+    level
+}
+
+/// The messages of one OM(m) run when nobody is silent: Σ_{k=0}^{m} P(n − 1, k + 1), or `None`
+/// if that overflows.
+pub fn message_count(generals: usize, m: usize) -> Option<u64> {
+    let mut total = 0u64;
+    let mut product = 1u64;
+    for k in 0..=m {
+        // P(n − 1, k + 1) = P(n − 1, k) · (n − 1 − k)
+        product = product.checked_mul(generals.saturating_sub(1 + k) as u64)?;
+        total = total.checked_add(product)?;
+    }
+    Some(total)
+}
+
+/// One OM message: the instance it belongs to, and the value its commander sends in it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct OmMsg {
+    /// The instance σ; its last general is the sender.
+    pub path: Path,
+    /// The value.
+    pub order: Order,
+}
+
+/// The `majority` function of step 3 (p.388).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Majority {
+    /// The value a strict majority holds, else RETREAT (the paper's first choice).
+    #[default]
+    StrictOrDefault,
+    /// The lower median of the values, ATTACK < RETREAT (the paper's second choice).
+    Median,
+}
+
+impl Majority {
+    /// majority(values); RETREAT for no values.
+    pub fn of(self, values: &[Order]) -> Order {
+        let attacks = values.iter().filter(|v| **v == Order::Attack).count();
+        let retreats = values.len() - attacks;
+        match self {
+            Self::StrictOrDefault if 2 * attacks > values.len() => Order::Attack,
+            Self::StrictOrDefault if 2 * retreats > values.len() => Order::Retreat,
+            Self::StrictOrDefault => DEFAULT_ORDER,
+            Self::Median if values.is_empty() => DEFAULT_ORDER,
+            // Sorted, the attacks come first: the lower median is an attack iff its index is.
+            Self::Median if (values.len() - 1) / 2 < attacks => Order::Attack,
+            Self::Median => Order::Retreat,
+        }
+    }
+}
+
+/// What every general of one OM run agrees on before it starts.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct OmConfig {
+    /// n, the commander included.
+    pub generals: usize,
+    /// The algorithm's parameter m: OM(m) has m + 1 rounds of messages.
+    pub m: usize,
+    /// The order the commander sends if it is loyal.
+    pub order: Order,
+    /// The majority function.
+    pub majority: Majority,
+}
+
+impl OmConfig {
+    /// The rounds a lieutenant takes part in: m + 1 of messages, then the decision.
+    pub fn rounds(&self) -> u32 {
+        u32::try_from(self.m + 2).expect("m fits in u32")
+    }
+
+    /// What the paper does not promise for this many traitors (empty: Theorem 1 applies). These
+    /// configurations are allowed — the negative tests need them.
+    pub fn warnings(&self, traitors: usize) -> Vec<String> {
+        let (n, m) = (self.generals, self.m);
+        let mut w = Vec::new();
+        if n <= 3 * m {
+            w.push(format!("n = {n} ≤ 3m = {}: OM({m}) needs more than 3m generals (Theorem 1)", 3 * m));
+        }
+        if traitors > m {
+            w.push(format!("{traitors} traitors > m = {m}: OM({m}) copes with at most m (Theorem 1)"));
+        }
+        w
+    }
+}
+
+/// A general's decision: the order it obeys, and the values it took the majority of (for a
+/// lieutenant, w_j for every lieutenant j of ⟨0⟩ in id order; empty for the commander).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    /// The order obeyed.
+    pub order: Order,
+    /// The top-level majority's inputs.
+    pub values: Vec<Order>,
+}
+
+/// A loyal general running OM(m).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Om {
+    config: OmConfig,
+    id: NodeId,
+    /// recv(σ) for every instance heard from.
+    received: BTreeMap<Path, Order>,
+    /// Messages dropped as malformed, misrouted or repeated.
+    ignored: u64,
+    decision: Option<Order>,
+}
+
+impl Om {
+    /// General `id` of a run of `config`.
+    pub fn new(config: OmConfig, id: NodeId) -> Self {
+        assert!(id.index() < config.generals, "{id} is not one of {} generals", config.generals);
+        Self { config, id, received: BTreeMap::new(), ignored: 0, decision: None }
+    }
+
+    /// The value recorded for instance `path`, if one arrived.
+    pub fn received(&self, path: &Path) -> Option<Order> {
+        self.received.get(path).copied()
+    }
+
+    /// Messages ignored because they could not belong to this run.
+    pub fn ignored(&self) -> u64 {
+        self.ignored
+    }
+
+    /// The decision, once made.
+    pub fn decision(&self) -> Option<Order> {
+        self.decision
+    }
+
+    fn is_commander(&self) -> bool {
+        self.id == COMMANDER
+    }
+
+    /// Records the messages of round `round` (their paths have `round` generals).
+    fn on_inbox(&mut self, round: u32, inbox: &[(NodeId, OmMsg)]) {
+        for (from, msg) in inbox {
+            let fits = msg.path.len() == round as usize
+                && msg.path.is_well_formed(self.config.generals)
+                && msg.path.last() == *from
+                && !msg.path.contains(self.id);
+            if fits && !self.received.contains_key(&msg.path) {
+                self.received.insert(msg.path.clone(), msg.order);
+            } else {
+                self.ignored += 1;
+            }
+        }
+    }
+
+    /// Round `round` ≤ m + 1: command every instance of `round` generals that ends with this one.
+    fn send_round(&self, round: u32, ctx: &mut Round<'_, '_, Self>) {
+        let n = self.config.generals;
+        if round == 1 {
+            if self.is_commander() {
+                let msg = OmMsg { path: Path::root(), order: self.config.order };
+                for to in Path::root().lieutenants(n) {
+                    ctx.send(to, msg.clone());
+                }
+            }
+            return;
+        }
+        for parent in paths(n, round as usize - 1, Some(self.id)) {
+            let order = self.received(&parent).unwrap_or(DEFAULT_ORDER);
+            let path = parent.child(self.id);
+            for to in path.lieutenants(n) {
+                ctx.send(to, OmMsg { path: path.clone(), order });
+            }
+        }
+    }
+
+    /// dec(σ) for this lieutenant (which is not on σ).
+    fn decide(&self, path: &Path) -> Order {
+        if path.len() > self.config.m {
+            return self.received(path).unwrap_or(DEFAULT_ORDER);
+        }
+        self.config.majority.of(&self.inputs(path))
+    }
+
+    /// The majority's inputs at instance σ of depth > 0: w_j for every j ∈ L(σ) in id order, this
+    /// lieutenant's own w being the value it received for σ.
+    fn inputs(&self, path: &Path) -> Vec<Order> {
+        let own = self.received(path).unwrap_or(DEFAULT_ORDER);
+        path.lieutenants(self.config.generals)
+            .map(|j| if j == self.id { own } else { self.decide(&path.child(j)) })
+            .collect()
+    }
+}
+
+impl RoundNode for Om {
+    type Msg = OmMsg;
+    type Output = Decision;
+
+    fn on_round(&mut self, round: u32, inbox: &[(NodeId, OmMsg)], ctx: &mut Round<'_, '_, Self>) -> Flow {
+        self.on_inbox(round - 1, inbox);
+        if self.is_commander() {
+            self.send_round(round, ctx);
+            self.decision = Some(self.config.order);
+            ctx.output(Decision { order: self.config.order, values: Vec::new() });
+            return Flow::Done;
+        }
+        if round < self.config.rounds() {
+            self.send_round(round, ctx);
+            return Flow::Continue;
+        }
+        let root = Path::root();
+        let (order, values) = if self.config.m == 0 {
+            let own = self.received(&root).unwrap_or(DEFAULT_ORDER);
+            (own, vec![own])
+        } else {
+            let values = self.inputs(&root);
+            (self.config.majority.of(&values), values)
+        };
+        self.decision = Some(order);
+        ctx.output(Decision { order, values });
+        Flow::Done
+    }
+}
+
+/// General `id` of `config` as a node: OM in lock-step rounds of `round_length`.
+pub fn lock_step(config: OmConfig, id: NodeId, round_length: Duration) -> LockStep<Om> {
+    LockStep::new(Om::new(config, id), round_length)
+}
+
+/// What a traitor does with one message slot: send ATTACK, send RETREAT, or send nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Choice {
+    /// Send ATTACK.
+    Attack,
+    /// Send RETREAT.
+    Retreat,
+    /// Send nothing (the receiver will use RETREAT, by A3).
+    Omit,
+}
+
+impl Choice {
+    /// The three choices, in case-numbering order (digit 0, 1, 2).
+    pub const ALL: [Self; 3] = [Self::Attack, Self::Retreat, Self::Omit];
+
+    /// The order sent, if any.
+    pub fn order(self) -> Option<Order> {
+        match self {
+            Self::Attack => Some(Order::Attack),
+            Self::Retreat => Some(Order::Retreat),
+            Self::Omit => None,
+        }
+    }
+}
+
+/// One message a traitor could send: the instance and the receiver (the sender is the path's last
+/// general).
+pub type Slot = (Path, NodeId);
+
+/// A fixed choice per message slot. Slots it does not mention are sent honestly.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Script(pub BTreeMap<Slot, Choice>);
+
+impl fmt::Display for Script {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<String> = self
+            .0
+            .iter()
+            .map(|((path, to), c)| {
+                let c = match c {
+                    Choice::Attack => "A",
+                    Choice::Retreat => "R",
+                    Choice::Omit => "-",
+                };
+                format!("{path}→{to}:{c}")
+            })
+            .collect();
+        f.write_str(&parts.join(" "))
+    }
+}
+
+/// How the traitors pick each message.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Behaviour {
+    /// Send nothing at all.
+    Silent,
+    /// Send the opposite of what a loyal general would.
+    Opposite,
+    /// Split the loyal lieutenants: ATTACK to the lower half by id, RETREAT to the rest, in every
+    /// message (honest to fellow traitors).
+    Equivocate,
+    /// ATTACK, RETREAT or nothing, uniformly at random per message.
+    Random,
+    /// Collude through pooled knowledge: with a loyal commander, every traitor contradicts the
+    /// order the commander sent (which some traitor heard); with a traitor commander, equivocate.
+    Collude,
+    /// A fixed choice per message.
+    Scripted(Script),
+}
+
+impl Behaviour {
+    /// The stock behaviours, without a script.
+    pub fn stock() -> [Self; 5] {
+        [Self::Silent, Self::Opposite, Self::Equivocate, Self::Random, Self::Collude]
+    }
+
+    /// A short name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Silent => "silent",
+            Self::Opposite => "opposite",
+            Self::Equivocate => "equivocate",
+            Self::Random => "random",
+            Self::Collude => "collude",
+            Self::Scripted(_) => "scripted",
+        }
+    }
+
+    /// What traitor `from` sends to `to` in instance `path`, where a loyal general would send
+    /// `honest`; `None` sends nothing.
+    fn choose(&self, view: &View<'_>, slot: &Slot, honest: Order, rng: &mut Rng) -> Option<Order> {
+        match self {
+            Self::Silent => None,
+            Self::Opposite => Some(opposite(honest)),
+            Self::Equivocate => Some(view.split(slot.1).unwrap_or(honest)),
+            Self::Random => Choice::ALL[rng.index(3)].order(),
+            Self::Collude => match view.loyal_commanders_order() {
+                Some(order) => Some(opposite(order)),
+                None => Some(view.split(slot.1).unwrap_or(honest)),
+            },
+            Self::Scripted(script) => script.0.get(slot).map_or(Some(honest), |c| c.order()),
+        }
+    }
+}
+
+fn opposite(order: Order) -> Order {
+    match order {
+        Order::Attack => Order::Retreat,
+        Order::Retreat => Order::Attack,
+    }
+}
+
+/// What the traitors know together.
+struct View<'a> {
+    generals: usize,
+    faulty: &'a BTreeSet<NodeId>,
+    heard: &'a BTreeMap<Slot, Order>,
+}
+
+impl View<'_> {
+    /// The equivocation target for `to`: ATTACK for the lower half of the loyal lieutenants,
+    /// RETREAT for the upper; `None` for a traitor.
+    fn split(&self, to: NodeId) -> Option<Order> {
+        let loyal: Vec<NodeId> =
+            NodeId::range(self.generals).filter(|g| *g != COMMANDER && !self.faulty.contains(g)).collect();
+        let at = loyal.iter().position(|g| *g == to)?;
+        Some(if 2 * at < loyal.len() { Order::Attack } else { Order::Retreat })
+    }
+
+    /// The order a loyal commander sent, as some traitor heard it.
+    fn loyal_commanders_order(&self) -> Option<Order> {
+        if self.faulty.contains(&COMMANDER) {
+            return None;
+        }
+        let root = Path::root();
+        self.heard.iter().find(|((path, _), _)| *path == root).map(|(_, order)| *order)
+    }
+}
+
+/// The Byzantine strategy of OM: one value for all the traitors of a run.
+///
+/// Each traitor gets an honest shadow `LockStep<Om>`, fed every message the traitor receives and
+/// its round timers, so the strategy keeps the traitor in step and knows, for every message a loyal
+/// general would send, its instance, receiver and honest value. The [`Behaviour`] then rewrites or
+/// suppresses it. What any traitor hears is pooled for all of them.
+#[derive(Debug)]
+pub struct Traitors {
+    config: OmConfig,
+    round_length: Duration,
+    faulty: BTreeSet<NodeId>,
+    behaviour: Behaviour,
+    shadows: BTreeMap<NodeId, LockStep<Om>>,
+    /// Every value any traitor heard, by (instance, receiving traitor); the first copy wins.
+    heard: BTreeMap<Slot, Order>,
+}
+
+impl Traitors {
+    /// The traitors `faulty` of a run of `config` in rounds of `round_length`, behaving as
+    /// `behaviour`.
+    pub fn new(config: OmConfig, round_length: Duration, faulty: BTreeSet<NodeId>, behaviour: Behaviour) -> Self {
+        Self { config, round_length, faulty, behaviour, shadows: BTreeMap::new(), heard: BTreeMap::new() }
+    }
+
+    /// Runs `input` on the acting traitor's shadow, then sends what the behaviour makes of its
+    /// sends. Timers pass through; the shadow's decision is not reported.
+    fn drive(
+        &mut self,
+        ctx: &mut Context<'_, LockStep<Om>>,
+        input: impl FnOnce(&mut LockStep<Om>, &mut Context<'_, LockStep<Om>>),
+    ) {
+        let id = ctx.id();
+        let shadow = self.shadows.entry(id).or_insert_with(|| lock_step(self.config.clone(), id, self.round_length));
+        let (peers, now) = (ctx.peers(), ctx.now());
+        let mut effects = Vec::new();
+        input(shadow, &mut Context::new(id, peers, now, ctx.rng(), &mut effects));
+        let view = View { generals: self.config.generals, faulty: &self.faulty, heard: &self.heard };
+        for effect in effects {
+            match effect {
+                Effect::Send { to, msg: Tagged { round, msg } } => {
+                    let slot = (msg.path, to);
+                    if let Some(order) = self.behaviour.choose(&view, &slot, msg.order, ctx.rng()) {
+                        ctx.send(to, Tagged { round, msg: OmMsg { path: slot.0, order } });
+                    }
+                }
+                Effect::SetTimer { timer, after } => ctx.set_timer(timer, after),
+                Effect::CancelTimer { timer } => ctx.cancel_timer(timer),
+                Effect::SendBytes { .. } | Effect::Persist { .. } | Effect::Output(_) => {}
+            }
+        }
+    }
+}
+
+impl Strategy<LockStep<Om>> for Traitors {
+    fn name(&self) -> &str {
+        self.behaviour.name()
+    }
+
+    fn on_start(&mut self, ctx: &mut Context<'_, LockStep<Om>>) {
+        debug_assert!(self.faulty.contains(&ctx.id()), "{} is not one of the traitors", ctx.id());
+        self.drive(ctx, herald_core::Node::on_start);
+    }
+
+    fn on_message(&mut self, from: NodeId, msg: Tagged<OmMsg>, ctx: &mut Context<'_, LockStep<Om>>) {
+        if msg.msg.path.last() == from {
+            self.heard.entry((msg.msg.path.clone(), ctx.id())).or_insert(msg.msg.order);
+        }
+        self.drive(ctx, |shadow, c| herald_core::Node::on_message(shadow, from, msg, c));
+    }
+
+    fn on_timer(&mut self, timer: herald_core::rounds::RoundEnd, ctx: &mut Context<'_, LockStep<Om>>) {
+        self.drive(ctx, |shadow, c| herald_core::Node::on_timer(shadow, timer, c));
+    }
+}
+
+/// Every message traitors `faulty` send to loyal generals in OM(m) among `generals` generals, in
+/// canonical order: by round, then instance path, then receiver. Messages between traitors are
+/// left out: no loyal general ever sees them, so they cannot change a loyal decision, and
+/// [`Behaviour::Scripted`] sends them honestly.
+pub fn traitor_slots(generals: usize, m: usize, faulty: &BTreeSet<NodeId>) -> Vec<Slot> {
+    let mut slots = Vec::new();
+    for len in 1..=m + 1 {
+        for path in paths(generals, len, None) {
+            if faulty.contains(&path.last()) {
+                for to in path.lieutenants(generals).filter(|g| !faulty.contains(g)) {
+                    slots.push((path.clone(), to));
+                }
+            }
+        }
+    }
+    slots
+}
+
+/// The exhaustive search: every placement of the traitors (the commander included), every
+/// commander order, and every script over the traitors' messages to loyal generals, numbered.
+///
+/// Case numbers run placement by placement (placements in lexicographic order of their sorted
+/// ids), then ATTACK before RETREAT, then scripts in base-3 order with the first slot of
+/// [`traitor_slots`] as the most significant digit (0 ATTACK, 1 RETREAT, 2 omit). A placement with
+/// T slots has 2·3^T cases.
+#[derive(Clone, Debug)]
+pub struct Enumeration {
+    generals: usize,
+    m: usize,
+    placements: Vec<Placement>,
+    total: u64,
+}
+
+#[derive(Clone, Debug)]
+struct Placement {
+    traitors: BTreeSet<NodeId>,
+    slots: Vec<Slot>,
+    first: u64,
+    scripts: u64,
+}
+
+/// One numbered case of an [`Enumeration`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Case {
+    /// The case number.
+    pub index: u64,
+    /// The traitors.
+    pub traitors: BTreeSet<NodeId>,
+    /// The order a loyal commander sends.
+    pub order: Order,
+    /// What the traitors send.
+    pub script: Script,
+}
+
+impl fmt::Display for Case {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let traitors: Vec<String> = self.traitors.iter().map(ToString::to_string).collect();
+        write!(
+            f,
+            "case {}: traitors [{}], order {:?}, script {}",
+            self.index,
+            traitors.join(","),
+            self.order,
+            self.script
+        )
+    }
+}
+
+impl Enumeration {
+    /// The search for `traitors` traitors in OM(m) among `generals` generals, or `None` if it has
+    /// more than `cases_max` cases.
+    pub fn new(generals: usize, m: usize, traitors: usize, cases_max: u64) -> Option<Self> {
+        let mut placements = Vec::new();
+        let mut total = 0u64;
+        for set in combinations(generals, traitors, cases_max)? {
+            let slots = traitor_slots(generals, m, &set);
+            let scripts = u32::try_from(slots.len()).ok().and_then(|t| 3u64.checked_pow(t))?;
+            let first = total;
+            total = total.checked_add(scripts.checked_mul(2)?).filter(|t| *t <= cases_max)?;
+            placements.push(Placement { traitors: set, slots, first, scripts });
+        }
+        Some(Self { generals, m, placements, total })
+    }
+
+    /// The number of cases.
+    pub fn len(&self) -> u64 {
+        self.total
+    }
+
+    /// Whether there are no cases (never: there is always at least one placement).
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+
+    /// The generals and m the search is for.
+    pub fn shape(&self) -> (usize, usize) {
+        (self.generals, self.m)
+    }
+
+    /// Each traitor placement with its case numbers.
+    pub fn placements(&self) -> impl Iterator<Item = (&BTreeSet<NodeId>, std::ops::Range<u64>)> {
+        self.placements.iter().map(|p| (&p.traitors, p.first..p.first + 2 * p.scripts))
+    }
+
+    /// Case `index`, or `None` past the end.
+    pub fn case(&self, index: u64) -> Option<Case> {
+        let p = self.placements.iter().take_while(|p| p.first <= index).last()?;
+        let local = index.checked_sub(p.first).filter(|l| *l < 2 * p.scripts)?;
+        let order = if local < p.scripts { Order::Attack } else { Order::Retreat };
+        let mut digits = local % p.scripts;
+        let mut script = BTreeMap::new();
+        for slot in p.slots.iter().rev() {
+            script.insert(slot.clone(), Choice::ALL[(digits % 3) as usize]);
+            digits /= 3;
+        }
+        Some(Case { index, traitors: p.traitors.clone(), order, script: Script(script) })
+    }
+}
+
+/// The `k`-subsets of `0..n` in lexicographic order, or `None` if there are more than `max`.
+fn combinations(n: usize, k: usize, max: u64) -> Option<Vec<BTreeSet<NodeId>>> {
+    let mut count = 1u128;
+    for i in 0..k.min(n) {
+        count = count * (n - i) as u128 / (i + 1) as u128;
+        if count > u128::from(max) {
+            return None;
+        }
+    }
+    if k > n {
+        return Some(Vec::new());
+    }
+    let mut out = Vec::new();
+    let mut pick: Vec<usize> = (0..k).collect();
+    loop {
+        out.push(pick.iter().map(|&i| NodeId::from(i)).collect());
+        let Some(i) = (0..k).rev().find(|&i| pick[i] < n - k + i) else { return Some(out) };
+        pick[i] += 1;
+        for j in i + 1..k {
+            pick[j] = pick[j - 1] + 1;
+        }
+    }
+}
+
+/// IC1 and IC2 for one run, from the generals' decisions (traitors' are ignored).
+pub fn verdict(config: &OmConfig, traitors: &BTreeSet<NodeId>, decisions: &BTreeMap<NodeId, Order>) -> Verdict {
+    judge(config.generals, traitors, config.order, decisions)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Order::{Attack, Retreat};
+
+    #[test]
+    fn both_majorities_return_a_strict_majority_value() {
+        for len in 0..=7u32 {
+            for bits in 0..1u32 << len {
+                let values: Vec<Order> = (0..len).map(|i| if bits >> i & 1 == 1 { Retreat } else { Attack }).collect();
+                let retreats = bits.count_ones() as usize;
+                let attacks = values.len() - retreats;
+                for maj in [Majority::StrictOrDefault, Majority::Median] {
+                    let got = maj.of(&values);
+                    if 2 * attacks > values.len() {
+                        assert_eq!(got, Attack, "{maj:?} {values:?}");
+                    }
+                    if 2 * retreats > values.len() {
+                        assert_eq!(got, Retreat, "{maj:?} {values:?}");
+                    }
+                }
+            }
+        }
+        assert_eq!(Majority::StrictOrDefault.of(&[Attack, Retreat]), Retreat, "a tie is the default");
+        assert_eq!(Majority::Median.of(&[Attack, Retreat]), Attack, "the lower median of a tie");
+        assert_eq!(Majority::Median.of(&[]), DEFAULT_ORDER);
+    }
+
+    #[test]
+    fn paths_count_the_instances_and_messages_follow_the_formula() {
+        assert_eq!(paths(4, 1, None), vec![Path::root()]);
+        assert_eq!(paths(4, 2, None), vec![Path::of(&[0, 1]), Path::of(&[0, 2]), Path::of(&[0, 3])]);
+        assert_eq!(paths(4, 2, Some(NodeId(2))), vec![Path::of(&[0, 1]), Path::of(&[0, 3])]);
+        assert_eq!(paths(7, 3, None).len(), 30, "P(6, 2) instances of OM(0) in OM(2)");
+        let formula = |n: usize, m: usize| -> usize {
+            (0..=m).map(|k| paths(n, k + 1, None).iter().map(|p| p.lieutenants(n).count()).sum::<usize>()).sum()
+        };
+        for (n, m) in [(3, 1), (4, 1), (7, 2), (10, 3)] {
+            assert_eq!(message_count(n, m), Some(formula(n, m) as u64));
+        }
+        assert_eq!(message_count(10, 3), Some(3609));
+        assert_eq!(Path::of(&[0, 3, 1]).to_string(), "⟨0,3,1⟩");
+        assert_eq!(Path::of(&[0, 3, 1]).parent(), Some(Path::of(&[0, 3])));
+    }
+
+    #[test]
+    fn the_commander_sends_its_order_in_round_one_and_is_done() {
+        use herald_core::Node;
+        let config = OmConfig { generals: 3, m: 1, order: Attack, majority: Majority::default() };
+        let peers = [NodeId(1), NodeId(2)];
+        let mut rng = Rng::new(0);
+        let mut fx = Vec::new();
+        let mut node = lock_step(config, COMMANDER, Duration::from_millis(20));
+        node.on_start(&mut Context::new(COMMANDER, &peers, herald_core::Time::ZERO, &mut rng, &mut fx));
+        let msg = |to| Effect::Send {
+            to: NodeId(to),
+            msg: Tagged { round: 1, msg: OmMsg { path: Path::root(), order: Attack } },
+        };
+        assert_eq!(fx, vec![msg(1), msg(2), Effect::Output(Decision { order: Attack, values: vec![] })]);
+    }
+
+    #[test]
+    fn a_lieutenant_relays_defaults_for_missing_values_and_ignores_forged_paths() {
+        let config = OmConfig { generals: 4, m: 1, order: Attack, majority: Majority::default() };
+        let mut l1 = Om::new(config, NodeId(1));
+        // n2 claims to relay for ⟨0,3⟩: A2 says the receiver knows the real sender.
+        l1.on_inbox(1, &[(NodeId(2), OmMsg { path: Path::of(&[0]), order: Attack })]);
+        l1.on_inbox(2, &[(NodeId(2), OmMsg { path: Path::of(&[0, 3]), order: Retreat })]);
+        assert_eq!(l1.ignored(), 2);
+        assert_eq!(l1.received(&Path::root()), None);
+        assert_eq!(l1.decide(&Path::root()), Retreat, "nothing heard: RETREAT everywhere");
+    }
+
+    #[test]
+    fn cases_decode_in_order_and_cover_every_script() {
+        let e = Enumeration::new(4, 1, 1, u64::MAX).unwrap();
+        assert_eq!(e.len(), 2 * 27 + 3 * 2 * 9);
+        let first = e.case(0).unwrap();
+        assert_eq!(first.traitors, BTreeSet::from([COMMANDER]));
+        assert_eq!(first.order, Attack);
+        assert!(first.script.0.values().all(|c| *c == Choice::Attack));
+        let last_of_first = e.case(53).unwrap();
+        assert_eq!(last_of_first.order, Retreat);
+        assert!(last_of_first.script.0.values().all(|c| *c == Choice::Omit));
+        let second = e.case(54).unwrap();
+        assert_eq!(second.traitors, BTreeSet::from([NodeId(1)]));
+        assert_eq!(second.script.0.keys().cloned().collect::<Vec<_>>(), traitor_slots(4, 1, &second.traitors));
+        assert_eq!(
+            e.case(1).unwrap().script.0[&(Path::root(), NodeId(3))],
+            Choice::Retreat,
+            "last slot is least significant"
+        );
+        assert!(e.case(e.len()).is_none());
+        let scripts: BTreeSet<_> = (0..e.len()).map(|i| e.case(i).unwrap().script).collect();
+        assert_eq!(scripts.len() as u64, 27 + 3 * 9, "every script once per placement, for both orders");
+        assert!(Enumeration::new(7, 2, 2, 1_000_000).is_none(), "too many cases");
+    }
+
+    #[test]
+    fn combinations_are_lexicographic() {
+        let c = combinations(4, 2, 100).unwrap();
+        let as_ids: Vec<Vec<u32>> = c.iter().map(|s| s.iter().map(|g| g.0).collect()).collect();
+        assert_eq!(as_ids, vec![vec![0, 1], vec![0, 2], vec![0, 3], vec![1, 2], vec![1, 3], vec![2, 3]]);
+        assert_eq!(combinations(3, 0, 1).unwrap().len(), 1);
+        assert!(combinations(20, 10, 1000).is_none());
+    }
+}
