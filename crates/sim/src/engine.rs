@@ -147,6 +147,9 @@ pub struct Simulation<N: Node> {
     liveness: Option<LivenessFn<N::Output>>,
     record: bool,
     mask: Option<BTreeSet<u32>>,
+    /// The previous run's event queue and histogram, reused so that sweeps of small runs do not
+    /// pay for allocation each time.
+    spare: Option<(EventQueue<Event<N::Timer>>, hdrhistogram::Histogram<u64>)>,
 }
 
 impl<N: Node> fmt::Debug for Simulation<N> {
@@ -168,6 +171,7 @@ impl<N: Node> Simulation<N> {
             liveness: None,
             record: false,
             mask: None,
+            spare: None,
         })
     }
 
@@ -388,6 +392,14 @@ impl<'s, N: Node> Engine<'s, N> {
         strategy: Option<Box<dyn Strategy<N>>>,
         adversary: Option<Box<dyn Adversary>>,
     ) -> Self {
+        let (queue, latency) = match sim.spare.take() {
+            Some((mut queue, mut latency)) => {
+                queue.reset();
+                latency.reset();
+                (queue, latency)
+            }
+            None => (EventQueue::new(), metrics::latency_histogram()),
+        };
         let cfg = &sim.config;
         let n = cfg.nodes;
         // Independent streams: the network's faults, then one per node, then one per clock.
@@ -437,7 +449,7 @@ impl<'s, N: Node> Engine<'s, N> {
             strategy,
             adversary,
             actions: Vec::new(),
-            queue: EventQueue::new(),
+            queue,
             net,
             effects: Vec::new(),
             links: vec![Link::default(); n * n],
@@ -446,7 +458,7 @@ impl<'s, N: Node> Engine<'s, N> {
             generation: 0,
             next_msg: 0,
             c: Counters::default(),
-            latency: metrics::latency_histogram(),
+            latency,
             latency_min: u64::MAX,
             latency_max: 0,
             records: if sim.record { Some(Vec::new()) } else { None },
@@ -1143,6 +1155,10 @@ impl<'s, N: Node> Engine<'s, N> {
             counters: self.c.clone(),
         };
         let correct = self.correct_nodes();
+        // Hand the queue and the histogram back for the next run.
+        let queue = std::mem::replace(&mut self.queue, EventQueue::new());
+        let latency = std::mem::replace(&mut self.latency, hdrhistogram::Histogram::new(1).expect("a valid histogram"));
+        self.sim.spare = Some((queue, latency));
         Run {
             seed: self.seed,
             config: self.sim.config.clone(),

@@ -131,9 +131,23 @@ impl Percentiles {
         if h.is_empty() {
             return Self::default();
         }
-        // A bucket's representative value may lie a little beyond the exact extremes.
-        let q = |p| h.value_at_quantile(p).clamp(min, max);
-        Self { min, p50: q(0.5), p90: q(0.9), p99: q(0.99), max }
+        // One pass over the recorded buckets for all three quantiles (value_at_quantile would scan
+        // from the start for each). A bucket's representative value may lie a little beyond the
+        // exact extremes, hence the clamp.
+        let total = h.len();
+        let thresholds = [0.5, 0.9, 0.99].map(|q: f64| ((q * total as f64).ceil() as u64).max(1));
+        let mut found = [None; 3];
+        let mut seen = 0;
+        for v in h.iter_recorded() {
+            seen += v.count_at_value();
+            for (slot, threshold) in found.iter_mut().zip(thresholds) {
+                if slot.is_none() && seen >= threshold {
+                    *slot = Some(h.highest_equivalent(v.value_iterated_to()).clamp(min, max));
+                }
+            }
+        }
+        let [p50, p90, p99] = found.map(|f| f.unwrap_or(max));
+        Self { min, p50, p90, p99, max }
     }
 }
 

@@ -84,7 +84,9 @@ impl<E> EventQueue<E> {
             current: Vec::new(),
             side: BinaryHeap::new(),
             cursor: 0,
-            wheel: (0..BUCKETS).map(|_| Vec::new()).collect(),
+            // Allocated on first use, so an idle queue (or a run that never looks far ahead) costs
+            // nothing to build and drop.
+            wheel: Vec::new(),
             occupied: [0; BUCKETS / 64],
             in_wheel: 0,
             overflow: BinaryHeap::new(),
@@ -125,6 +127,9 @@ impl<E> EventQueue<E> {
             // The current bucket (or, for a time in the past, the earliest place it can go).
             self.side.push(entry);
         } else if bucket - self.cursor < BUCKETS as u64 {
+            if self.wheel.is_empty() {
+                self.wheel = (0..BUCKETS).map(|_| Vec::new()).collect();
+            }
             let slot = (bucket & MASK) as usize;
             self.wheel[slot].push(entry);
             self.occupied[slot / 64] |= 1 << (slot % 64);
@@ -225,6 +230,21 @@ impl<E> EventQueue<E> {
         }
     }
 
+    /// Empties the queue's bookkeeping for a new run, keeping its allocations. The queue must be
+    /// empty (runs end by draining it).
+    pub(crate) fn reset(&mut self) {
+        assert_eq!(self.len, 0, "only an empty queue is reused");
+        debug_assert!(self.in_wheel == 0 && self.overflow.is_empty() && self.current.is_empty());
+        debug_assert!(self.occupied.iter().all(|w| *w == 0));
+        self.slab.clear();
+        self.free.clear();
+        self.side.clear();
+        self.cursor = 0;
+        self.seq = 0;
+        self.peak = 0;
+        self.capacity_peak = 0;
+    }
+
     /// The most events ever queued at once.
     pub(crate) fn peak(&self) -> usize {
         self.peak
@@ -233,8 +253,7 @@ impl<E> EventQueue<E> {
     /// An estimate of the bytes the queue's storage occupies at its largest: a slab slot and a key
     /// per queued event at the peak, plus the largest bucket's slack.
     pub(crate) fn allocated_bytes(&self) -> usize {
-        self.slab.capacity() * std::mem::size_of::<Option<E>>()
-            + (self.peak + self.capacity_peak) * std::mem::size_of::<Entry>()
+        self.peak * std::mem::size_of::<Option<E>>() + (self.peak + self.capacity_peak) * std::mem::size_of::<Entry>()
     }
 
     /// Removes every event, in time order.
