@@ -137,6 +137,7 @@ type LivenessFn<O> = Box<dyn Fn(&Progress<'_, O>) -> bool>;
 type LivenessRule<'r, O> = &'r dyn Fn(&Progress<'_, O>) -> bool;
 type StrategyFactory<N> = Box<dyn FnMut() -> Box<dyn Strategy<N>>>;
 type AdversaryFactory = Box<dyn FnMut() -> Box<dyn Adversary>>;
+type Spare<T> = (EventQueue<Event<T>>, hdrhistogram::Histogram<u64>);
 
 /// A protocol under a system model, ready to run for any seed.
 pub struct Simulation<N: Node> {
@@ -149,7 +150,7 @@ pub struct Simulation<N: Node> {
     mask: Option<BTreeSet<u32>>,
     /// The previous run's event queue and histogram, reused so that sweeps of small runs do not
     /// pay for allocation each time.
-    spare: Option<(EventQueue<Event<N::Timer>>, hdrhistogram::Histogram<u64>)>,
+    spare: Option<Spare<N::Timer>>,
 }
 
 impl<N: Node> fmt::Debug for Simulation<N> {
