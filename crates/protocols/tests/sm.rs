@@ -367,6 +367,21 @@ fn spoofed_and_modified_orders_are_rejected_by_the_signature_checks() {
     }
 }
 
+/// Cost with a loyal commander and no traitors: the commander's n − 1 messages, then one relay per
+/// lieutenant to the n − 2 others; every later copy of the order is ignored (spec §7.5: n = 3 → 4,
+/// n = 4 → 9, n = 7 → 36). SM(0) relays too, in step (A), though nobody is listening any more.
+#[test]
+fn a_loyal_run_costs_n_minus_1_plus_n_minus_1_times_n_minus_2_messages() {
+    for (n, m, want) in [(3, 1, 4), (4, 1, 9), (7, 2, 36), (7, 5, 36), (3, 0, 4)] {
+        let setup = Setup::new(SmConfig::new(n, m), Attack, BTreeSet::new(), 7);
+        let run = run(&setup, Silent, 7);
+        assert_eq!(run.summary.counters.sent, want, "n = {n}, m = {m}");
+        assert_eq!(verdict(&setup, &run), Verdict { ic1: true, ic2: true });
+        let checks = signatures_verified(run.outputs.iter().map(|o| (o.node, &o.value)));
+        assert_eq!(checks, n as u64 - 1, "one check per lieutenant: the commander's signature");
+    }
+}
+
 /// A run is a pure function of its seed: keys, traitors' choices and every observation.
 #[test]
 fn same_seed_same_run() {
