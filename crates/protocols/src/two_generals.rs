@@ -104,9 +104,11 @@ pub enum Strategy {
     /// acknowledges every copy. G1 attacks iff acknowledged, G2 iff a messenger arrived; both decide
     /// at `deadline`.
     RetryUntilAck {
-        /// Time between G1's messengers (local clock).
+        /// Time between G1's messengers (local clock; nanoseconds in JSON).
+        #[serde(with = "nanos")]
         interval: Duration,
-        /// When both decide (local clock, from the start).
+        /// When both decide (local clock, from the start; nanoseconds in JSON).
+        #[serde(with = "nanos")]
         deadline: Duration,
     },
     /// Varghese–Lynch information levels with a random key, over `rounds` synchronous rounds:
@@ -115,6 +117,20 @@ pub enum Strategy {
         /// r, the number of rounds.
         rounds: u32,
     },
+}
+
+/// Serde helper: durations as whole nanoseconds, as Herald's configurations write them.
+mod nanos {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::Duration;
+
+    pub(super) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(herald_core::time::nanos(*d))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        u64::deserialize(d).map(Duration::from_nanos)
+    }
 }
 
 impl Strategy {
@@ -884,6 +900,17 @@ mod tests {
         assert!(check_agreement([(G1, &yes), (G2, &yes)]).is_ok());
         assert!(check_agreement([(G1, &no), (G2, &no)]).is_ok());
         assert!(check_agreement([(G1, &no), (G2, &yes)]).is_err());
+    }
+
+    #[test]
+    fn strategies_render_as_json_with_durations_in_nanoseconds() {
+        let retry = Strategy::RetryUntilAck { interval: Duration::from_millis(10), deadline: Duration::from_secs(1) };
+        let json = herald_core::codec::to_json(&retry);
+        assert_eq!(json["kind"], "retry-until-ack");
+        assert_eq!(json["interval"], 10_000_000);
+        assert_eq!(json["deadline"], 1_000_000_000);
+        let json = herald_core::codec::to_json(&Strategy::AckChain { stages: 2, messengers: 3 });
+        assert_eq!((json["stages"].as_u64(), json["messengers"].as_u64()), (Some(2), Some(3)));
     }
 
     #[test]
