@@ -474,6 +474,7 @@ impl Measured {
             "lone_attacker_expected": c.map(|c| format!("G{}", c.lone_attacker.0 + 1)),
             "messengers_mean": self.messengers_mean,
             "messengers_expected": c.map(|c| c.messengers_mean),
+            "one_attacks_bound": self.case.strategy.disagreement_bound(),
         });
         if let Some((stages, messengers)) = self.case.strategy.chain() {
             v["stages"] = json!(stages);
@@ -603,64 +604,60 @@ fn print_table(args: &Flags, trials: u64, rows: &[Measured], threads: usize, wal
         if rows.len() == 1 { "" } else { "s" },
         wall.as_secs_f64()
     );
+    let w = rows.iter().map(|r| r.case.strategy.to_string().chars().count()).max().unwrap_or(0).max(8);
+    let (both, one, neither, sent, ci) = ("both attack", "one attacks", "neither", "messengers", "formula in CI");
+    outln!("{:<w$} {:>6} │ {both:>17} │ {one:>21} │ {neither:>17} │ {sent:>15} │ {ci}", "strategy", "loss");
+    let (m, f) = ("measured", "formula");
     outln!(
-        "{:<30} {:>6} │ {:>17} │ {:>21} │ {:>17} │ {:>15} │ {}",
-        "strategy",
-        "loss",
-        "both attack",
-        "one attacks",
-        "neither",
-        "messengers",
-        "formula in CI"
-    );
-    outln!(
-        "{:<30} {:>6} │ {:>8} {:>8} │ {:>8} {:>8} {:>3} │ {:>8} {:>8} │ {:>7} {:>7} │",
+        "{:<w$} {:>6} │ {m:>8} {f:>8} │ {m:>8} {f:>8} {:>3} │ {m:>8} {f:>8} │ {:>7} {f:>7} │",
         "",
         "p",
-        "measured",
-        "formula",
-        "measured",
-        "formula",
         "who",
-        "measured",
-        "formula",
-        "mean",
-        "formula"
+        "mean"
     );
-    let cell = |x: Option<f64>| x.map_or("-".to_string(), |x| format!("{x:.6}"));
     for r in rows {
-        let c = r.case.closed_form();
-        let who = c.map_or_else(
-            || match (r.fractions[Outcome::OnlyG1.index()] > 0.0, r.fractions[Outcome::OnlyG2.index()] > 0.0) {
-                (true, true) => "G*".to_string(),
-                (true, false) => "G1".to_string(),
-                (false, true) => "G2".to_string(),
-                (false, false) => "-".to_string(),
-            },
-            |c| format!("G{}", c.lone_attacker.0 + 1),
-        );
-        outln!(
-            "{:<30} {:>6} │ {:>8.6} {:>8} │ {:>8.6} {:>8} {:>3} │ {:>8.6} {:>8} │ {:>7.3} {:>7} │ {}",
-            r.case.strategy.to_string(),
-            r.case.loss_ratio().map_or("-".to_string(), |p| format!("{p}")),
-            r.fractions[Outcome::BothAttack.index()],
-            cell(c.map(|c| c.both)),
-            r.lone,
-            cell(c.map(|c| c.lone)),
-            who,
-            r.fractions[Outcome::Neither.index()],
-            cell(c.map(|c| c.neither)),
-            r.messengers_mean,
-            c.map_or("-".to_string(), |c| format!("{:.3}", c.messengers_mean)),
-            r.closed_forms_covered().map_or("-".to_string(), |(a, b)| format!("{a}/{b}"))
-        );
+        outln!("{}", table_row(r, w));
     }
     if !args.exact && rows.iter().any(|r| r.case.closed_form().is_some()) {
         let (covered, of) =
             rows.iter().filter_map(Measured::closed_forms_covered).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
         outln!("closed forms inside their 95% Wilson interval: {covered} of {of} (about 95% expected)");
     }
+    if rows.iter().any(|r| r.case.strategy.disagreement_bound().is_some()) {
+        outln!("randomized-levels: the formula column holds the bound 1/r on disagreement for any oblivious schedule");
+    }
     Ok(())
+}
+
+fn table_row(r: &Measured, w: usize) -> String {
+    let c = r.case.closed_form();
+    let cell = |x: Option<f64>| x.map_or("-".to_string(), |x| format!("{x:.6}"));
+    let who = match (c, r.fractions[Outcome::OnlyG1.index()] > 0.0, r.fractions[Outcome::OnlyG2.index()] > 0.0) {
+        (Some(c), _, _) => format!("G{}", c.lone_attacker.0 + 1),
+        (None, true, true) => "G*".to_string(),
+        (None, true, false) => "G1".to_string(),
+        (None, false, true) => "G2".to_string(),
+        (None, false, false) => "-".to_string(),
+    };
+    let lone_formula = match r.case.strategy.disagreement_bound() {
+        Some(bound) => format!("≤{bound:.4}"),
+        None => cell(c.map(|c| c.lone)),
+    };
+    format!(
+        "{:<w$} {:>6} │ {:>8.6} {:>8} │ {:>8.6} {:>8} {:>3} │ {:>8.6} {:>8} │ {:>7.3} {:>7} │ {}",
+        r.case.strategy.to_string(),
+        r.case.loss_ratio().map_or("-".to_string(), |p| format!("{p}")),
+        r.fractions[Outcome::BothAttack.index()],
+        cell(c.map(|c| c.both)),
+        r.lone,
+        lone_formula,
+        who,
+        r.fractions[Outcome::Neither.index()],
+        cell(c.map(|c| c.neither)),
+        r.messengers_mean,
+        c.map_or("-".to_string(), |c| format!("{:.3}", c.messengers_mean)),
+        r.closed_forms_covered().map_or("-".to_string(), |(a, b)| format!("{a}/{b}"))
+    )
 }
 
 fn check_search(args: &Flags) -> Result<(), Usage> {

@@ -186,6 +186,16 @@ impl Strategy {
         matches!(self, Self::RandomizedLevels { .. })
     }
 
+    /// The randomized protocol's bound on P(one attacks alone), 1/r, against any loss schedule
+    /// fixed before the run; `None` for the deterministic strategies, which some schedule always
+    /// breaks.
+    pub fn disagreement_bound(&self) -> Option<f64> {
+        match *self {
+            Self::RandomizedLevels { rounds } => Some(1.0 / f64::from(rounds)),
+            _ => None,
+        }
+    }
+
     /// The closed-form outcome probabilities under independent loss with probability `loss_ratio`
     /// per messenger; `None` outside the acknowledgement-chain family.
     pub fn closed_form(&self, loss_ratio: f64) -> Option<ClosedForm> {
