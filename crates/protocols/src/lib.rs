@@ -10,3 +10,4 @@
 pub mod broadcast_demo;
 pub mod byzantine;
 pub mod ping_pong;
+pub mod two_generals;
