@@ -10,6 +10,17 @@ use std::time::{Duration, Instant};
 
 #[derive(Subcommand, Debug)]
 pub(crate) enum BenchCommand {
+    /// The Byzantine generals: OM(3) with 10 generals and OM(4) with 13 through the simulator (runs
+    /// and messages per second, nanoseconds per message), and SM(m)'s cost against the pure cost of
+    /// verifying the signatures it checks (Ed25519, single and batched).
+    Generals {
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+        /// Signatures in the pure-verification measurement.
+        #[arg(long, default_value_t = 1024)]
+        signatures: usize,
+    },
     /// Simulator throughput: all-to-all ping-pong, every node keeping --in-flight pings outstanding
     /// to each peer (Ping → Pong → next Ping), latency uniform 1–10 ms, reliable network, counting
     /// deliveries per wall-clock second.
@@ -44,6 +55,7 @@ pub(crate) enum BenchCommand {
 
 pub(crate) fn run(cmd: &BenchCommand) -> anyhow::Result<ExitCode> {
     match *cmd {
+        BenchCommand::Generals { json, signatures } => generals(json, signatures),
         BenchCommand::Sim { nodes, in_flight, deliveries, trace_memory, bandwidth, repeat, seed, json } => {
             let mut config = SimConfig::new(nodes);
             config.link.latency = Latency::uniform(Duration::from_millis(1), Duration::from_millis(10));
@@ -102,4 +114,118 @@ pub(crate) fn run(cmd: &BenchCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Runs `f` until at least `budget` of wall time has passed (and at least `min_runs` times);
+/// returns (runs, seconds).
+fn timed(budget: Duration, min_runs: u64, mut f: impl FnMut(u64)) -> (u64, f64) {
+    let started = Instant::now();
+    let mut runs = 0;
+    while runs < min_runs || started.elapsed() < budget {
+        f(runs);
+        runs += 1;
+    }
+    (runs, started.elapsed().as_secs_f64())
+}
+
+fn generals(json: bool, signatures: usize) -> anyhow::Result<ExitCode> {
+    use crate::generals::{om, sm};
+    use herald_protocols::byzantine::Order;
+    use herald_protocols::byzantine::om::{Behaviour, Majority, OmConfig};
+    use herald_protocols::byzantine::sm::{self as signing, Setup, SmConfig};
+    use std::collections::BTreeSet;
+
+    // OM through the simulator, all generals loyal (every message sent): no crypto involved.
+    let mut om_rows = Vec::new();
+    for (generals, m, budget) in [(10, 3, Duration::from_secs(2)), (13, 4, Duration::from_secs(4))] {
+        let config = OmConfig { generals, m, order: Order::Attack, majority: Majority::StrictOrDefault };
+        let instance = om::Instance { config, traitors: BTreeSet::new(), behaviour: Behaviour::Silent };
+        let mut messages = 0;
+        let (runs, secs) = timed(budget, 2, |seed| {
+            let outcome = om::simulate(&instance, seed).expect("a valid instance");
+            assert!(outcome.verdict.ic1 && outcome.verdict.ic2, "loyal OM agrees");
+            messages = outcome.messages;
+        });
+        om_rows.push(json!({
+            "algorithm": "om", "generals": generals, "m": m, "messages_per_run": messages,
+            "runs_per_sec": runs as f64 / secs, "messages_per_sec": (runs * messages) as f64 / secs,
+            "ns_per_message": secs * 1e9 / (runs * messages) as f64,
+        }));
+    }
+
+    // Pure Ed25519 verification: `signatures` distinct messages and keys, checked one by one and
+    // as one batch.
+    let keys = signing::Keys::derive(7, signatures);
+    let messages: Vec<Vec<u8>> = (0..signatures).map(|i| format!("order {i}").into_bytes()).collect();
+    let sigs: Vec<signing::Sig> =
+        (0..signatures).map(|i| keys.signing(herald_core::NodeId::from(i)).sign(&messages[i])).collect();
+    let public: Vec<_> = (0..signatures).map(|i| keys.signing(herald_core::NodeId::from(i)).verifying_key()).collect();
+    let (single_rounds, single_secs) = timed(Duration::from_secs(2), 1, |_| {
+        for i in 0..signatures {
+            assert!(signing::verify(&public[i], &messages[i], &sigs[i]));
+        }
+    });
+    let single_ns = single_secs * 1e9 / (single_rounds as f64 * signatures as f64);
+    let items: Vec<_> = (0..signatures).map(|i| (&public[i], messages[i].as_slice(), sigs[i].clone())).collect();
+    let (batch_rounds, batch_secs) = timed(Duration::from_secs(2), 1, |_| assert!(signing::verify_batch(&items)));
+    let batch_ns = batch_secs * 1e9 / (batch_rounds as f64 * signatures as f64);
+
+    // SM through the simulator, all loyal, fresh keys per run outside the timing: its cost per
+    // signature it verified, against the pure single-verification cost.
+    let mut sm_rows = Vec::new();
+    for (generals, m) in [(7, 5), (10, 3)] {
+        let config = SmConfig::new(generals, m);
+        let setups: Vec<Setup> =
+            (0..64).map(|seed| Setup::new(config.clone(), Order::Attack, BTreeSet::new(), seed)).collect();
+        let (mut verified, mut sent) = (0, 0);
+        let (runs, secs) = timed(Duration::from_secs(3), 4, |run| {
+            let outcome = sm::run_instance(&setups[run as usize % setups.len()], &sm::Play::Silent, run);
+            assert!(outcome.verdict.ic1 && outcome.verdict.ic2, "loyal SM agrees");
+            verified += outcome.signatures_verified;
+            sent += outcome.messages;
+        });
+        let ns_per_verified = secs * 1e9 / verified as f64;
+        sm_rows.push(json!({
+            "algorithm": "sm", "generals": generals, "m": m, "messages_per_run": sent / runs,
+            "signatures_verified_per_run": verified / runs, "runs_per_sec": runs as f64 / secs,
+            "ns_per_signature_verified": ns_per_verified,
+            "cost_vs_pure_verification": ns_per_verified / single_ns,
+        }));
+    }
+    let result = json!({
+        "benchmark": "generals",
+        "om": om_rows,
+        "ed25519": { "signatures": signatures, "verify_ns": single_ns, "verify_batch_ns_per_signature": batch_ns },
+        "sm": sm_rows,
+    });
+    if json {
+        outln!("{result}");
+    } else {
+        for r in &om_rows {
+            outln!(
+                "OM({}) n={}: {} messages a run, {:.1} runs/s, {:.2} M messages/s, {:.0} ns per message",
+                r["m"],
+                r["generals"],
+                r["messages_per_run"],
+                r["runs_per_sec"].as_f64().unwrap_or(0.0),
+                r["messages_per_sec"].as_f64().unwrap_or(0.0) / 1e6,
+                r["ns_per_message"].as_f64().unwrap_or(0.0)
+            );
+        }
+        outln!(
+            "Ed25519 over {signatures} signatures: verify {single_ns:.0} ns, batched {batch_ns:.0} ns per signature"
+        );
+        for r in &sm_rows {
+            outln!(
+                "SM({}) n={}: {} messages and {} signature checks a run, {:.0} ns per check = {:.2}x pure verification",
+                r["m"],
+                r["generals"],
+                r["messages_per_run"],
+                r["signatures_verified_per_run"],
+                r["ns_per_signature_verified"].as_f64().unwrap_or(0.0),
+                r["cost_vs_pure_verification"].as_f64().unwrap_or(0.0)
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -2,7 +2,7 @@
 
 mod byzantine;
 pub(crate) mod om;
-mod sm;
+pub(crate) mod sm;
 mod two;
 
 use clap::Subcommand;
