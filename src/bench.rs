@@ -166,7 +166,7 @@ fn generals(json: bool, signatures: usize) -> anyhow::Result<ExitCode> {
         }
     });
     let single_ns = single_secs * 1e9 / (single_rounds as f64 * signatures as f64);
-    let items: Vec<_> = (0..signatures).map(|i| (&public[i], messages[i].as_slice(), sigs[i].clone())).collect();
+    let items: Vec<_> = (0..signatures).map(|i| (&public[i], messages[i].as_slice(), sigs[i])).collect();
     let (batch_rounds, batch_secs) = timed(Duration::from_secs(2), 1, |_| assert!(signing::verify_batch(&items)));
     let batch_ns = batch_secs * 1e9 / (batch_rounds as f64 * signatures as f64);
 
