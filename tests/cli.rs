@@ -210,4 +210,22 @@ fn the_tour_runs_every_model_and_exits_0() {
     assert!(row("fair-loss 20%")["dropped"].as_u64().unwrap() > 0);
     assert_eq!(row("arbitrary: drop-all")["delivered"], 0);
     assert!(row("arbitrary: replay")["forged"].as_u64().unwrap() > 0);
+    // The generals: measured beside closed forms, and the impossibility results visible.
+    let generals = &v["generals"];
+    for r in generals["two"].as_array().unwrap() {
+        let trials = r["trials"].as_f64().unwrap();
+        for (measured, expected) in
+            [("both", "both_expected"), ("lone", "lone_expected"), ("neither", "neither_expected")]
+        {
+            let (m, e) = (r[measured].as_f64().unwrap(), r[expected].as_f64().unwrap());
+            let se = (e * (1.0 - e) / trials).sqrt().max(1e-9);
+            assert!((m - e).abs() <= 5.0 * se + 1e-12, "{measured} {m} vs closed form {e} at d={}", r["stages"]);
+        }
+    }
+    assert!(generals["final_stage_captured"].as_array().unwrap().iter().all(|p| p[1] == 1.0));
+    let violations: Vec<u64> =
+        generals["byzantine"].as_array().unwrap().iter().map(|r| r["violations"].as_u64().unwrap()).collect();
+    assert_eq!(violations[0], 0, "OM(1) with 4 generals tolerates a traitor");
+    assert!(violations[1] > 0, "OM(1) with 3 generals does not");
+    assert_eq!(violations[2], 0, "SM(1) with 3 generals does");
 }

@@ -1,9 +1,9 @@
 //! `herald generals`: the two generals and the Byzantine generals (lecture §2.1–2.2).
 
-mod byzantine;
+pub(crate) mod byzantine;
 pub(crate) mod om;
 pub(crate) mod sm;
-mod two;
+pub(crate) mod two;
 
 use clap::Subcommand;
 use std::process::ExitCode;

@@ -14,7 +14,7 @@
 //! `herald_protocols::two_generals`; this file turns flags into cases and results into tables.
 
 mod plot;
-mod trials;
+pub(crate) mod trials;
 
 use crate::report::{self, EXIT_USAGE, EXIT_VIOLATED};
 use clap::{Args, ValueEnum};
