@@ -211,13 +211,16 @@ fn sweep_seeds<N: Node>(
             .expect("static template"),
     );
     let started = Instant::now();
-    let results = sweep::sweep(
+    let results = sweep::sweep_with(
         seeds.clone(),
         threads,
-        |seed| {
+        || {
             let Scenario { sim, oracles, .. } = build().expect("the configuration was validated");
-            let run = sim.recording(true).run(seed);
-            SeedResult { outcome: Outcome::of(&run, &oracles), summary: run.summary }
+            (sim.recording(true), oracles)
+        },
+        |(sim, oracles), seed| {
+            let run = sim.run(seed);
+            SeedResult { outcome: Outcome::of(&run, oracles), summary: run.summary }
         },
         |done| bar.set_position(done),
     );

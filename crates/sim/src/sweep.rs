@@ -15,6 +15,19 @@ pub fn sweep<R: Send>(
     run_one: impl Fn(u64) -> R + Sync,
     on_done: impl Fn(u64) + Sync,
 ) -> Vec<(u64, R)> {
+    sweep_with(seeds, threads, || (), |(), seed| run_one(seed), on_done)
+}
+
+/// Like [`sweep`], with per-worker state made by `make` — typically a [`crate::Simulation`],
+/// so that each worker reuses one simulation's allocations across its seeds. The state must not
+/// carry anything from one seed to the next that changes results (a `Simulation` does not).
+pub fn sweep_with<S, R: Send>(
+    seeds: Range<u64>,
+    threads: usize,
+    make: impl Fn() -> S + Sync,
+    run_one: impl Fn(&mut S, u64) -> R + Sync,
+    on_done: impl Fn(u64) + Sync,
+) -> Vec<(u64, R)> {
     let next = AtomicU64::new(seeds.start);
     let done = AtomicU64::new(0);
     let results = Mutex::new(Vec::with_capacity((seeds.end - seeds.start) as usize));
@@ -22,13 +35,14 @@ pub fn sweep<R: Send>(
     std::thread::scope(|scope| {
         for _ in 0..threads {
             scope.spawn(|| {
+                let mut state = make();
                 let mut local = Vec::new();
                 loop {
                     let seed = next.fetch_add(1, Ordering::Relaxed);
                     if seed >= seeds.end {
                         break;
                     }
-                    local.push((seed, run_one(seed)));
+                    local.push((seed, run_one(&mut state, seed)));
                     on_done(done.fetch_add(1, Ordering::Relaxed) + 1);
                 }
                 results.lock().expect("a sweep worker panicked").extend(local);

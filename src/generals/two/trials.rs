@@ -136,10 +136,11 @@ pub(crate) fn monte_carlo(
     threads: usize,
 ) -> anyhow::Result<Tally> {
     simulation(strategy, loss)?; // fail on a bad configuration before starting workers
-    let trials = sweep::sweep(
+    let trials = sweep::sweep_with(
         seeds,
         threads,
-        |seed| judge(&simulation(strategy, loss).expect("validated above").run(seed)),
+        || simulation(strategy, loss).expect("validated above"),
+        |sim, seed| judge(&sim.run(seed)),
         |_| {},
     );
     let mut tally = Tally::default();
