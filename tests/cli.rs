@@ -1,28 +1,9 @@
 //! The acceptance commands, run against the real `herald` binary: exit codes, JSON fields,
 //! byte-identical traces.
 
-use serde_json::Value;
-use std::path::PathBuf;
-use std::process::{Command, Output};
 
-fn herald(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_herald")).args(args).output().expect("the herald binary runs")
-}
-
-fn json(out: &Output) -> Value {
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let mut lines = stdout.lines().filter(|l| !l.trim().is_empty());
-    let first =
-        lines.next().unwrap_or_else(|| panic!("no JSON on stdout; stderr: {}", String::from_utf8_lossy(&out.stderr)));
-    assert!(lines.next().is_none(), "--json prints exactly one object, got: {stdout}");
-    serde_json::from_str(first).expect("stdout is JSON")
-}
-
-fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("herald-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
-}
+mod common;
+use common::{herald, json, temp};
 
 #[test]
 fn same_seed_same_trace_bytes_and_another_seed_differs() {

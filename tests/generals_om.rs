@@ -1,22 +1,11 @@
 //! `herald generals byzantine --algorithm om`: the acceptance commands against the real
 //! binary (the seeded sweep with fewer seeds than the 2,000, to stay quick in debug builds).
 
-use serde_json::Value;
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn herald(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_herald")).args(args).output().expect("the herald binary runs")
-}
-
-fn json(out: &Output) -> Value {
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let mut lines = stdout.lines().filter(|l| !l.trim().is_empty());
-    let first =
-        lines.next().unwrap_or_else(|| panic!("no JSON on stdout; stderr: {}", String::from_utf8_lossy(&out.stderr)));
-    assert!(lines.next().is_none(), "--json prints exactly one object, got: {stdout}");
-    serde_json::from_str(first).expect("stdout is JSON")
-}
+mod common;
+use common::{herald, json};
 
 /// A fresh directory for one test's counterexamples.
 fn failures_dir(test: &str) -> PathBuf {

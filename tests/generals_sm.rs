@@ -1,33 +1,16 @@
 //! `herald generals byzantine --algorithm sm`, run as a user runs it: the acceptance commands of
 //! the SM(m) issue, exit codes, reproduce commands and counterexample traces.
 
-use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn herald(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_herald")).args(args).output().expect("the herald binary runs")
-}
+mod common;
+use common::{herald, json, temp};
 
 fn sm(args: &[&str]) -> Output {
     let mut all = vec!["generals", "byzantine", "--algorithm", "sm"];
     all.extend_from_slice(args);
     herald(&all)
-}
-
-fn json(out: &Output) -> Value {
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let mut lines = stdout.lines().filter(|l| !l.trim().is_empty());
-    let first =
-        lines.next().unwrap_or_else(|| panic!("no JSON on stdout; stderr: {}", String::from_utf8_lossy(&out.stderr)));
-    assert!(lines.next().is_none(), "--json prints exactly one object, got: {stdout}");
-    serde_json::from_str(first).expect("stdout is JSON")
-}
-
-fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("herald-generals-sm-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
 }
 
 #[test]

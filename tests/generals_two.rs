@@ -7,31 +7,14 @@
 
 use herald_protocols::two_generals::{closed_form, lone_attacker};
 use serde_json::Value;
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn herald(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_herald")).args(args).output().expect("the herald binary runs")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// Exactly one JSON object on stdout.
+mod common;
+use common::{herald, stderr, temp};
+/// Exactly one JSON object on stdout, from a successful run.
 fn json(out: &Output) -> Value {
     assert!(out.status.success(), "exit {:?}: {}", out.status.code(), stderr(out));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let mut lines = stdout.lines().filter(|l| !l.trim().is_empty());
-    let first = lines.next().unwrap_or_else(|| panic!("no JSON on stdout; stderr: {}", stderr(out)));
-    assert!(lines.next().is_none(), "--json prints exactly one object, got: {stdout}");
-    serde_json::from_str(first).expect("stdout is JSON")
-}
-
-fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("herald-generals-two-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+    common::json(out)
 }
 
 fn number(v: &Value, field: &str) -> f64 {
