@@ -1,7 +1,6 @@
 //! The acceptance commands, run against the real `herald` binary: exit codes, JSON fields,
 //! byte-identical traces.
 
-
 mod common;
 use common::{herald, json, temp};
 
