@@ -58,6 +58,34 @@ pub(crate) enum ScenarioName {
     PingPong,
     /// Node 0 broadcasts numbered notes: shows what each network model does to messages.
     BroadcastDemo,
+    /// A link layer (--link) carrying --messages messages from node 0 to node 1 over the network.
+    Links,
+    /// Failure detectors (--detector) watching nodes that may crash, under the timing model.
+    FailureDetector,
+}
+
+/// Link layers for `herald sim links`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LinkKind {
+    /// No link layer: the bare network.
+    None,
+    /// Fair-loss → reliable: sequence numbers, retransmission until acknowledged, deduplication.
+    RetryDedup,
+    /// Arbitrary → fair-loss: HMAC-SHA256 over sender, receiver, sequence and payload; replays rejected.
+    Authenticated,
+    /// Reliable → FIFO: per-link sequence numbers, buffered in order.
+    Fifo,
+}
+
+/// Failure detectors for `herald sim failure-detector`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum DetectorKind {
+    /// Suspect a node when no reply comes within a fixed timeout.
+    Timeout,
+    /// Like timeout, but raise a node's timeout after each false suspicion.
+    EventuallyPerfect,
+    /// A timeout of the worst-case round trip: exists only under synchronous + crash-stop + reliable.
+    Perfect,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -99,6 +127,7 @@ pub(crate) enum AdversaryKind {
     /// Flip one random bit of a message (probability --adversary-ratio).
     ModifyRandomBit,
     /// Inject copies claiming to come from --spoof-as (probability --adversary-ratio).
+    #[value(alias = "spoof")]
     SpoofAs,
     /// Deliver, then replay every message once.
     ReplayEverything,
@@ -249,6 +278,21 @@ pub(crate) struct SimArgs {
     #[arg(long, default_value_t = 0.0)]
     pub(crate) drift_ppm: f64,
 
+    /// links: the link layer.
+    #[arg(long, value_enum, default_value = "retry-dedup")]
+    pub(crate) link: LinkKind,
+    /// links: messages node 0 sends to node 1.
+    #[arg(long, default_value_t = 100)]
+    pub(crate) messages: u64,
+    /// failure-detector: the detector.
+    #[arg(long, value_enum, default_value = "eventually-perfect")]
+    pub(crate) detector: DetectorKind,
+    /// failure-detector: time between pings.
+    #[arg(long, value_parser = parse::duration, default_value = "20ms")]
+    pub(crate) ping_interval: Duration,
+    /// failure-detector: the (initial) timeout after a ping.
+    #[arg(long, value_parser = parse::duration, default_value = "30ms")]
+    pub(crate) timeout: Duration,
     /// ping-pong: pings outstanding per peer.
     #[arg(long, default_value_t = 1)]
     pub(crate) in_flight: u32,

@@ -18,6 +18,7 @@ mod generals;
 mod parse;
 mod report;
 mod scenario;
+mod scenarios;
 mod tour;
 
 use clap::Parser;

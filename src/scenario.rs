@@ -97,6 +97,8 @@ pub(crate) fn run(args: &SimArgs, config: &SimConfig) -> anyhow::Result<ExitCode
     match args.scenario {
         ScenarioName::PingPong => drive(args, || ping_pong(config, args.in_flight, args.rto)),
         ScenarioName::BroadcastDemo => drive(args, || broadcast(config, args.notes, args.interval)),
+        ScenarioName::Links => crate::scenarios::links::run(args, config),
+        ScenarioName::FailureDetector => crate::scenarios::failure_detector::run(args, config),
     }
 }
 

@@ -9,5 +9,7 @@
 
 pub mod broadcast_demo;
 pub mod byzantine;
+pub mod failure_detector;
+pub mod links;
 pub mod ping_pong;
 pub mod two_generals;
