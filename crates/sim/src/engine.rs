@@ -462,7 +462,13 @@ impl<'s, N: Node> Engine<'s, N> {
             latency,
             latency_min: u64::MAX,
             latency_max: 0,
-            records: if sim.record { Some(Vec::new()) } else { None },
+            // A run with an event limit records about two entries per event: reserving that up
+            // front (address space only; pages are touched as records arrive) saves the copying
+            // of repeated growth on long traced runs.
+            records: sim.record.then(|| match cfg.limits.events_max {
+                u64::MAX => Vec::new(),
+                limit => Vec::with_capacity(limit.saturating_mul(2).min(1 << 22) as usize),
+            }),
             outputs: Vec::new(),
             mask: sim.mask.clone(),
             next_fault: 0,
