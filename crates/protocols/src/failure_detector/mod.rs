@@ -9,7 +9,8 @@
 //! oldest first. When the oldest has gone unanswered for the peer's timeout (counted from its
 //! send), the peer is *suspected* and a [`Change::Suspect`] is reported. Any message from a
 //! suspected peer (a ping or a pong, even a stale one) *trusts* it again: [`Change::Trust`].
-//! A pong answers its ping and every earlier one.
+//! A pong answers its own ping only: a late reply to an old ping is not excused by a prompt reply
+//! to a newer one (the detector judges each ping against its timeout).
 //!
 //! The three detectors differ only in the timeout:
 //! - [`TimeoutDetector`]: a fixed timeout. It is complete, but accurate only if the timeout
@@ -272,12 +273,11 @@ impl FailureDetector {
             FdMsg::Ping { seq } => out.push(Io::Send(from, FdMsg::Pong { seq })),
             FdMsg::Pong { seq } => {
                 let p = &mut self.peers[from.index()];
-                let before = p.pending.len();
-                while p.pending.front().is_some_and(|&(s, _)| s <= seq) {
-                    p.pending.pop_front();
-                }
-                if p.pending.len() != before {
-                    self.arm(from, now, out);
+                if let Some(i) = p.pending.iter().position(|&(s, _)| s == seq) {
+                    p.pending.remove(i);
+                    if i == 0 {
+                        self.arm(from, now, out);
+                    }
                 }
             }
         }
