@@ -115,3 +115,34 @@ fn the_eventually_perfect_detector_settles_after_the_asynchronous_window() {
     assert_eq!(v["eventual_accuracy_violations"], 0, "{v}");
     assert_eq!(v["completeness_violations"], 0, "{v}");
 }
+
+#[test]
+fn a_promised_property_violated_exits_1_and_names_the_seed() {
+    // Heavy-tailed asynchrony: the crashed node's last pings and pongs arrive seconds late, each one
+    // trusting it again, so "suspected for good within the bound" (here 1.05 s) fails.
+    let out = herald(&[
+        "sim",
+        "failure-detector",
+        "--detector",
+        "timeout",
+        "--timing",
+        "asynchronous",
+        "--latency",
+        "pareto:1ms,0.3",
+        "--node-model",
+        "crash-stop",
+        "--crash",
+        "2@200ms",
+        "--time",
+        "5s",
+        "--seeds",
+        "10",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let v = json(&out);
+    assert!(v["completeness_violations"].as_u64().unwrap() > 0, "{v}");
+    assert_eq!(v["promised"], serde_json::json!(["strong-completeness"]));
+    let first = &v["first_completeness_violation"];
+    assert!(first["seed"].is_u64() && first["t_ns"].is_u64() && first["node"] == 2, "{v}");
+}
