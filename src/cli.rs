@@ -200,9 +200,10 @@ pub(crate) struct SimArgs {
     /// Fair-loss: keep each link in FIFO order (no reordering).
     #[arg(long)]
     pub(crate) no_reorder: bool,
-    /// Arbitrary network: the adversary.
-    #[arg(long, value_enum, default_value = "modify-random-bit")]
-    pub(crate) adversary: AdversaryKind,
+    /// Arbitrary network: the adversary (default modify-random-bit). Given with the (default)
+    /// reliable network, it implies --network arbitrary.
+    #[arg(long, value_enum)]
+    pub(crate) adversary: Option<AdversaryKind>,
     /// Arbitrary network: probability per message for modify-random-bit and spoof-as.
     #[arg(long, default_value_t = 0.1)]
     pub(crate) adversary_ratio: f64,
@@ -310,7 +311,12 @@ pub(crate) struct SimArgs {
 impl SimArgs {
     /// The simulator configuration these flags describe (not yet validated).
     pub(crate) fn config(&self) -> Result<SimConfig, String> {
-        let network = match self.network {
+        // An adversary asked for on the default (reliable) network means the arbitrary network.
+        let network_kind = match (self.network, self.adversary) {
+            (NetworkKind::Reliable, Some(_)) => NetworkKind::Arbitrary,
+            (kind, _) => kind,
+        };
+        let network = match network_kind {
             NetworkKind::Reliable => NetworkModel::Reliable { fifo: self.fifo },
             NetworkKind::FairLoss => NetworkModel::FairLoss {
                 loss: self.loss,
@@ -319,7 +325,7 @@ impl SimArgs {
                 reorder: !self.no_reorder,
             },
             NetworkKind::Arbitrary => NetworkModel::Arbitrary {
-                adversary: match self.adversary {
+                adversary: match self.adversary.unwrap_or(AdversaryKind::ModifyRandomBit) {
                     AdversaryKind::DropAll => AdversarySpec::DropAll,
                     AdversaryKind::ModifyRandomBit => AdversarySpec::ModifyRandomBit { ratio: self.adversary_ratio },
                     AdversaryKind::SpoofAs => {
