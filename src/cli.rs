@@ -282,7 +282,7 @@ pub(crate) struct SimArgs {
     /// links: the link layer.
     #[arg(long, value_enum, default_value = "retry-dedup")]
     pub(crate) link: LinkKind,
-    /// links: messages node 0 sends to node 1.
+    /// links: messages each sender sends to node 1 (every node but node 1 sends).
     #[arg(long, default_value_t = 100)]
     pub(crate) messages: u64,
     /// failure-detector: the detector.
