@@ -12,4 +12,5 @@ pub mod byzantine;
 pub mod failure_detector;
 pub mod links;
 pub mod ping_pong;
+pub mod rpc;
 pub mod two_generals;

@@ -1,0 +1,662 @@
+//! Remote procedure call as sans-IO nodes: a client that calls typed methods on a server, with a
+//! choice of retry semantics (lecture §1.3 and [K §5.1]).
+//!
+//! **Location transparency and its limits.** An RPC framework makes `server.increment()` look like
+//! a local call: the request is marshalled (here through [`herald_core::codec`]), sent, executed
+//! remotely, and the response marshalled back. The illusion breaks on failure. A local call either
+//! returns or the whole program dies; a remote call can end with *no answer at all*: the request
+//! may have been lost (F1), the server may have crashed before (F2) or after (F3) executing it, the
+//! response may have been lost (F4) or delayed past the deadline (F5). These five are
+//! indistinguishable to the client. So a call has three outcomes ([`CallOutcome`]):
+//!
+//! - `Ok(T)`: the method ran and this is its result;
+//! - `ServerError`: a *definite* error: the server answered that the call was rejected and had no
+//!   effect (a handler must not change state when it returns an error);
+//! - `NoResponse`: *indefinite*: the deadline passed with no answer. **The effect may or may not
+//!   have happened**, and the client cannot tell which.
+//!
+//! **Three retry semantics** ([`Delivery`]):
+//!
+//! - *at-most-once*: send once, never retry. On `NoResponse` the update may not have happened.
+//! - *at-least-once*: retry with backoff until answered (or `attempts_max`). The update may happen
+//!   several times: a lost ack (F4) makes a non-idempotent `likes + 1` count twice.
+//! - *exactly-once*: retry, and the server keeps a dedup table from [`RequestId`] `(client, seq)` to
+//!   the stored response; a duplicate gets the stored response and the handler does not run again.
+//!   Under crash-recovery the table is persisted *atomically with the effect*: one `ctx.persist` of
+//!   (service state, dedup table) under one key, so no crash can separate "effect applied" from
+//!   "dedup entry written".
+//!
+//! **Idempotence.** `f` is idempotent iff `f(f(x)) = f(x)`. `likes + 1` is not; `likers ∪ {user}`
+//! is ([`LikeSet`]), and can be retried without dedup (though idempotence stops helping when other
+//! updates interleave with the retry, lecture §1.2).
+//!
+//! Inputs: `on_start` (the client issues all its calls concurrently), `on_message` (requests and
+//! responses), `on_timer` (deadlines, retry backoff, the server's reply after its service time),
+//! `on_recover` (the server reloads state and dedup table). Effects: sends, timers, `persist` of
+//! the server's state, and [`RpcEvent`] observations: per client attempt, per finished call, and
+//! per server execution.
+
+use herald_core::{Context, Durable, Message, Node, NodeId, Observation, codec};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::time::Duration;
+
+/// A typed service: its request and response enums and the handler that executes a request.
+pub trait Service: Clone + Debug + Serialize + DeserializeOwned + 'static {
+    /// The methods and their arguments.
+    type Request: Message;
+    /// The results.
+    type Response: Message + Observation;
+    /// Executes `req`. An `Err` is a definite error: the handler must not have changed state.
+    fn handle(&mut self, req: &Self::Request) -> Result<Self::Response, ServerError>;
+}
+
+/// A definite error from the server: the call did not happen.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ServerError {
+    /// An HTTP-style status.
+    pub status: u16,
+    /// Why.
+    pub message: String,
+}
+
+/// What a call (or one attempt of it) ended with.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum CallOutcome<T> {
+    /// The method ran; its result.
+    Ok(T),
+    /// A definite error: the call was rejected and had no effect.
+    ServerError {
+        /// An HTTP-style status.
+        status: u16,
+        /// Why.
+        message: String,
+    },
+    /// The deadline passed with no answer. Indefinite: the effect may or may not have happened.
+    NoResponse,
+}
+
+/// Exponential backoff between attempts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Backoff {
+    /// Wait before the second attempt.
+    pub initial: Duration,
+    /// Multiply the wait by this after each attempt.
+    pub factor: u32,
+    /// The longest wait.
+    pub max: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self { initial: Duration::from_millis(20), factor: 2, max: Duration::from_secs(1) }
+    }
+}
+
+impl Backoff {
+    /// The wait after `attempt` (1-based) failed.
+    pub fn after(&self, attempt: u32) -> Duration {
+        let mut d = self.initial;
+        for _ in 1..attempt {
+            d = d.saturating_mul(self.factor).min(self.max);
+        }
+        d.min(self.max)
+    }
+}
+
+/// The retry semantics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Delivery {
+    /// Send once, never retry.
+    AtMostOnce,
+    /// Retry until answered or `attempts_max` attempts; the server does not deduplicate.
+    AtLeastOnce {
+        /// Total attempts, at least 1.
+        attempts_max: u32,
+        /// Waits between attempts.
+        backoff: Backoff,
+    },
+    /// Retry as at-least-once, and the server deduplicates by [`RequestId`].
+    ExactlyOnce {
+        /// Total attempts, at least 1.
+        attempts_max: u32,
+        /// Waits between attempts.
+        backoff: Backoff,
+    },
+}
+
+impl Delivery {
+    fn attempts_max(&self) -> u32 {
+        match *self {
+            Self::AtMostOnce => 1,
+            Self::AtLeastOnce { attempts_max, .. } | Self::ExactlyOnce { attempts_max, .. } => attempts_max.max(1),
+        }
+    }
+    fn backoff(&self) -> Backoff {
+        match *self {
+            Self::AtMostOnce => Backoff::default(),
+            Self::AtLeastOnce { backoff, .. } | Self::ExactlyOnce { backoff, .. } => backoff,
+        }
+    }
+    /// Whether the server must deduplicate.
+    pub fn dedup(&self) -> bool {
+        matches!(self, Self::ExactlyOnce { .. })
+    }
+}
+
+/// A call's identity: the calling client and its per-client sequence number. Every attempt of a
+/// call carries the same id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct RequestId {
+    /// The client.
+    pub client: NodeId,
+    /// The client's call number.
+    pub seq: u64,
+}
+
+/// Wire messages. Bodies are the service's request and response, marshalled with
+/// [`herald_core::codec`], so this type is the same for every service.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Msg {
+    /// Please execute `body`.
+    Request {
+        /// The call.
+        id: RequestId,
+        /// Which attempt (1-based).
+        attempt: u32,
+        /// The marshalled request.
+        body: Vec<u8>,
+    },
+    /// The answer to one attempt.
+    Response {
+        /// The call.
+        id: RequestId,
+        /// The attempt answered.
+        attempt: u32,
+        /// The marshalled response, or a definite error.
+        result: Result<Vec<u8>, ServerError>,
+    },
+}
+
+/// Timers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Timer {
+    /// Client: the deadline of this attempt of call `seq`.
+    Deadline {
+        /// The call.
+        seq: u64,
+        /// The attempt.
+        attempt: u32,
+    },
+    /// Client: backoff over, send the next attempt of call `seq`.
+    Retry {
+        /// The call.
+        seq: u64,
+    },
+    /// Server: the service time of this attempt is over; send its reply.
+    Reply {
+        /// The call.
+        id: RequestId,
+        /// The attempt.
+        attempt: u32,
+    },
+}
+
+/// Observations.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum RpcEvent<T> {
+    /// Client: one attempt of call `seq` ended.
+    Attempt {
+        /// The call.
+        seq: u64,
+        /// The attempt.
+        attempt: u32,
+        /// What the client saw.
+        outcome: CallOutcome<T>,
+    },
+    /// Client: call `seq` is finished with this outcome.
+    Done {
+        /// The call.
+        seq: u64,
+        /// The final outcome.
+        outcome: CallOutcome<T>,
+    },
+    /// Server: the handler ran for this call (so the effect, if any, was applied).
+    Executed {
+        /// The call.
+        id: RequestId,
+        /// The attempt that ran it.
+        attempt: u32,
+    },
+}
+
+/// Client parameters.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ClientConfig {
+    /// The server.
+    pub server: NodeId,
+    /// Retry semantics.
+    pub delivery: Delivery,
+    /// How long one attempt waits for its answer.
+    pub deadline: Duration,
+}
+
+/// Server parameters.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ServerConfig {
+    /// Deduplicate by request id (exactly-once).
+    pub dedup: bool,
+    /// Time between executing a request and sending its reply (a crash in this window is F3).
+    pub service_time: Duration,
+}
+
+#[derive(Clone, Debug)]
+struct Pending {
+    body: Vec<u8>,
+    attempt: u32,
+}
+
+/// The client's state.
+#[derive(Clone, Debug)]
+pub struct Client<S: Service> {
+    config: ClientConfig,
+    calls: Vec<S::Request>,
+    pending: BTreeMap<u64, Pending>,
+}
+
+/// A marshalled response, or a definite error.
+type Marshalled = Result<Vec<u8>, ServerError>;
+
+/// The server's durable record: service state and dedup table, persisted together.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(bound = "")]
+struct ServerRecord<S: Service> {
+    service: S,
+    dedup: BTreeMap<RequestId, Result<Vec<u8>, ServerError>>,
+}
+
+/// The server's state.
+#[derive(Clone, Debug)]
+pub struct Server<S: Service> {
+    config: ServerConfig,
+    record: ServerRecord<S>,
+    initial: S,
+    replies: BTreeMap<(RequestId, u32), (NodeId, Marshalled)>,
+}
+
+/// The durable key of the server's (state, dedup table).
+pub const SERVER_KEY: &str = "rpc/server";
+
+/// One RPC node: a client or a server.
+#[derive(Clone, Debug)]
+pub enum Rpc<S: Service> {
+    /// Calls the server.
+    Client(Client<S>),
+    /// Executes calls.
+    Server(Server<S>),
+}
+
+impl<S: Service> Rpc<S> {
+    /// A client that issues `calls` concurrently at start.
+    pub fn client(config: ClientConfig, calls: Vec<S::Request>) -> Self {
+        Self::Client(Client { config, calls, pending: BTreeMap::new() })
+    }
+
+    /// A server whose service starts as `service`.
+    pub fn server(config: ServerConfig, service: S) -> Self {
+        Self::Server(Server {
+            config,
+            record: ServerRecord { service: service.clone(), dedup: BTreeMap::new() },
+            initial: service,
+            replies: BTreeMap::new(),
+        })
+    }
+
+    /// The server's service state (`None` for a client).
+    pub fn service(&self) -> Option<&S> {
+        match self {
+            Self::Server(s) => Some(&s.record.service),
+            Self::Client(_) => None,
+        }
+    }
+
+    /// Calls still waiting for an answer (0 for a server).
+    pub fn pending(&self) -> usize {
+        match self {
+            Self::Client(c) => c.pending.len(),
+            Self::Server(_) => 0,
+        }
+    }
+}
+
+fn outcome_of<T: DeserializeOwned>(result: Result<Vec<u8>, ServerError>) -> CallOutcome<T> {
+    match result {
+        Ok(bytes) => match codec::decode(&bytes) {
+            Ok(v) => CallOutcome::Ok(v),
+            Err(e) => CallOutcome::ServerError { status: 502, message: format!("undecodable response: {e}") },
+        },
+        Err(ServerError { status, message }) => CallOutcome::ServerError { status, message },
+    }
+}
+
+impl<S: Service> Client<S> {
+    fn send(&mut self, seq: u64, ctx: &mut Context<'_, Rpc<S>>) {
+        let Some(p) = self.pending.get(&seq) else { return };
+        let id = RequestId { client: ctx.id(), seq };
+        ctx.send(self.config.server, Msg::Request { id, attempt: p.attempt, body: p.body.clone() });
+        ctx.set_timer(Timer::Deadline { seq, attempt: p.attempt }, self.config.deadline);
+    }
+
+    fn on_response(
+        &mut self,
+        id: RequestId,
+        attempt: u32,
+        result: Result<Vec<u8>, ServerError>,
+        ctx: &mut Context<'_, Rpc<S>>,
+    ) {
+        // A stray reply (an earlier attempt's, after the client gave up on it, or a finished call's)
+        // is dropped by request id and attempt.
+        if id.client != ctx.id() || self.pending.get(&id.seq).is_none_or(|p| p.attempt != attempt) {
+            return;
+        }
+        self.pending.remove(&id.seq);
+        ctx.cancel_timer(Timer::Deadline { seq: id.seq, attempt });
+        let outcome: CallOutcome<S::Response> = outcome_of(result);
+        ctx.output(RpcEvent::Attempt { seq: id.seq, attempt, outcome: outcome.clone() });
+        ctx.output(RpcEvent::Done { seq: id.seq, outcome });
+    }
+
+    fn on_timer(&mut self, timer: Timer, ctx: &mut Context<'_, Rpc<S>>) {
+        match timer {
+            Timer::Deadline { seq, attempt } => {
+                let Some(p) = self.pending.get(&seq) else { return };
+                if p.attempt != attempt {
+                    return;
+                }
+                ctx.output(RpcEvent::Attempt { seq, attempt, outcome: CallOutcome::NoResponse });
+                if attempt < self.config.delivery.attempts_max() {
+                    ctx.set_timer(Timer::Retry { seq }, self.config.delivery.backoff().after(attempt));
+                } else {
+                    self.pending.remove(&seq);
+                    ctx.output(RpcEvent::Done { seq, outcome: CallOutcome::NoResponse });
+                }
+            }
+            Timer::Retry { seq } => {
+                if let Some(p) = self.pending.get_mut(&seq) {
+                    p.attempt += 1;
+                    self.send(seq, ctx);
+                }
+            }
+            Timer::Reply { .. } => {}
+        }
+    }
+}
+
+impl<S: Service> Server<S> {
+    fn on_request(&mut self, from: NodeId, id: RequestId, attempt: u32, body: &[u8], ctx: &mut Context<'_, Rpc<S>>) {
+        if self.config.dedup {
+            if let Some(stored) = self.record.dedup.get(&id) {
+                // A duplicate: the stored response, and the handler does not run again.
+                ctx.send(from, Msg::Response { id, attempt, result: stored.clone() });
+                return;
+            }
+        }
+        let result = match codec::decode::<S::Request>(body) {
+            Ok(req) => {
+                let r = self.record.service.handle(&req).map(|resp| codec::encode(&resp));
+                if r.is_ok() {
+                    ctx.output(RpcEvent::Executed { id, attempt });
+                }
+                r
+            }
+            Err(e) => Err(ServerError { status: 400, message: format!("undecodable request: {e}") }),
+        };
+        if self.config.dedup {
+            self.record.dedup.insert(id, result.clone());
+        }
+        // One write of (state, dedup table): the effect and its dedup entry survive a crash together.
+        ctx.persist_value(SERVER_KEY, &self.record);
+        self.replies.insert((id, attempt), (from, result));
+        ctx.set_timer(Timer::Reply { id, attempt }, self.config.service_time);
+    }
+}
+
+impl<S: Service> Node for Rpc<S> {
+    type Msg = Msg;
+    type Timer = Timer;
+    type Output = RpcEvent<S::Response>;
+
+    fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
+        let Self::Client(c) = self else { return };
+        for (seq, req) in std::mem::take(&mut c.calls).into_iter().enumerate() {
+            let seq = seq as u64;
+            c.pending.insert(seq, Pending { body: codec::encode(&req), attempt: 1 });
+            c.send(seq, ctx);
+        }
+    }
+
+    fn on_message(&mut self, from: NodeId, msg: Msg, ctx: &mut Context<'_, Self>) {
+        match (self, msg) {
+            (Self::Server(s), Msg::Request { id, attempt, body }) => s.on_request(from, id, attempt, &body, ctx),
+            (Self::Client(c), Msg::Response { id, attempt, result }) => c.on_response(id, attempt, result, ctx),
+            _ => {}
+        }
+    }
+
+    fn on_timer(&mut self, timer: Timer, ctx: &mut Context<'_, Self>) {
+        match self {
+            Self::Client(c) => c.on_timer(timer, ctx),
+            Self::Server(s) => {
+                if let Timer::Reply { id, attempt } = timer {
+                    if let Some((to, result)) = s.replies.remove(&(id, attempt)) {
+                        ctx.send(to, Msg::Response { id, attempt, result });
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_recover(&mut self, durable: &Durable, ctx: &mut Context<'_, Self>) {
+        match self {
+            Self::Server(s) => {
+                // Volatile state is gone: replies not yet sent are lost (F3). An unreadable or
+                // missing record means nothing was ever executed.
+                s.replies.clear();
+                s.record = durable
+                    .get_value::<ServerRecord<S>>(SERVER_KEY)
+                    .ok()
+                    .flatten()
+                    .unwrap_or_else(|| ServerRecord { service: s.initial.clone(), dedup: BTreeMap::new() });
+            }
+            Self::Client(_) => self.on_start(ctx),
+        }
+    }
+}
+
+/// The "likes" workload's service: a counter with a non-idempotent `Increment`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Likes {
+    /// The count.
+    pub count: u64,
+}
+
+/// The likes counter's starting value [K L3240].
+pub const LIKES_START: u64 = 12_300;
+
+impl Default for Likes {
+    fn default() -> Self {
+        Self { count: LIKES_START }
+    }
+}
+
+/// [`Likes`] methods.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum LikesRequest {
+    /// `count += 1` (not idempotent).
+    Increment,
+    /// Read the count.
+    Get,
+}
+
+/// [`Likes`] results.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum LikesResponse {
+    /// The count after the call.
+    Count(u64),
+}
+
+impl Service for Likes {
+    type Request = LikesRequest;
+    type Response = LikesResponse;
+    fn handle(&mut self, req: &LikesRequest) -> Result<LikesResponse, ServerError> {
+        if *req == LikesRequest::Increment {
+            self.count += 1;
+        }
+        Ok(LikesResponse::Count(self.count))
+    }
+}
+
+/// The idempotent alternative: the set of likers, with the count derived as its cardinality.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LikeSet {
+    /// Who liked.
+    pub likers: std::collections::BTreeSet<u64>,
+}
+
+impl Default for LikeSet {
+    fn default() -> Self {
+        Self { likers: (0..LIKES_START).collect() }
+    }
+}
+
+/// [`LikeSet`] methods.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum LikeSetRequest {
+    /// `likers ∪= {user}` (idempotent).
+    Add {
+        /// The user.
+        user: u64,
+    },
+}
+
+impl Service for LikeSet {
+    type Request = LikeSetRequest;
+    type Response = LikesResponse;
+    fn handle(&mut self, req: &LikeSetRequest) -> Result<LikesResponse, ServerError> {
+        let LikeSetRequest::Add { user } = *req;
+        self.likers.insert(user);
+        Ok(LikesResponse::Count(self.likers.len() as u64))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use herald_core::{Effect, Rng, Time};
+
+    const C: NodeId = NodeId(0);
+    const S: NodeId = NodeId(1);
+
+    fn run<F: FnOnce(&mut Rpc<Likes>, &mut Context<'_, Rpc<Likes>>)>(
+        node: &mut Rpc<Likes>,
+        f: F,
+    ) -> Vec<Effect<Rpc<Likes>>> {
+        let peers = [if matches!(node, Rpc::Client(_)) { S } else { C }];
+        let me = if matches!(node, Rpc::Client(_)) { C } else { S };
+        let (mut rng, mut fx) = (Rng::new(0), Vec::new());
+        let mut ctx = Context::new(me, &peers, Time::ZERO, &mut rng, &mut fx);
+        f(node, &mut ctx);
+        fx
+    }
+
+    fn server(dedup: bool) -> Rpc<Likes> {
+        Rpc::server(ServerConfig { dedup, service_time: Duration::ZERO }, Likes::default())
+    }
+
+    fn request(attempt: u32) -> Msg {
+        Msg::Request { id: RequestId { client: C, seq: 0 }, attempt, body: codec::encode(&LikesRequest::Increment) }
+    }
+
+    #[test]
+    fn dedup_runs_the_handler_once_and_persists_state_with_table_in_one_write() {
+        for (dedup, want) in [(false, 12_302), (true, 12_301)] {
+            let mut s = server(dedup);
+            let fx1 = run(&mut s, |n, ctx| n.on_message(C, request(1), ctx));
+            let fx2 = run(&mut s, |n, ctx| n.on_message(C, request(2), ctx));
+            assert_eq!(s.service().unwrap().count, want);
+            let persists = fx1.iter().filter(|e| matches!(e, Effect::Persist { .. })).count();
+            assert_eq!(persists, 1, "one atomic write per execution");
+            if dedup {
+                let stored = codec::encode(&LikesResponse::Count(12_301));
+                let id = RequestId { client: C, seq: 0 };
+                assert_eq!(
+                    fx2,
+                    vec![Effect::Send { to: C, msg: Msg::Response { id, attempt: 2, result: Ok(stored) } }]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn recovered_server_keeps_state_and_dedup_table() {
+        let mut s = server(true);
+        let fx = run(&mut s, |n, ctx| n.on_message(C, request(1), ctx));
+        let mut durable = Durable::new();
+        for e in fx {
+            if let Effect::Persist { key, bytes } = e {
+                durable.put(key, bytes);
+            }
+        }
+        let mut fresh = server(true);
+        run(&mut fresh, |n, ctx| n.on_recover(&durable, ctx));
+        assert_eq!(fresh.service().unwrap().count, 12_301);
+        run(&mut fresh, |n, ctx| n.on_message(C, request(2), ctx));
+        assert_eq!(fresh.service().unwrap().count, 12_301, "the retry after the crash is deduplicated");
+    }
+
+    #[test]
+    fn client_retries_then_drops_stray_replies() {
+        let delivery = Delivery::AtLeastOnce { attempts_max: 3, backoff: Backoff::default() };
+        let cfg = ClientConfig { server: S, delivery, deadline: Duration::from_millis(50) };
+        let mut c = Rpc::<Likes>::client(cfg, vec![LikesRequest::Increment]);
+        run(&mut c, |n, ctx| n.on_start(ctx));
+        let fx = run(&mut c, |n, ctx| n.on_timer(Timer::Deadline { seq: 0, attempt: 1 }, ctx));
+        assert!(fx.contains(&Effect::Output(RpcEvent::Attempt {
+            seq: 0,
+            attempt: 1,
+            outcome: CallOutcome::NoResponse
+        })));
+        let fx = run(&mut c, |n, ctx| n.on_timer(Timer::Retry { seq: 0 }, ctx));
+        assert!(matches!(fx[0], Effect::Send { msg: Msg::Request { attempt: 2, .. }, .. }));
+        let id = RequestId { client: C, seq: 0 };
+        let reply = |attempt, n| Msg::Response { id, attempt, result: Ok(codec::encode(&LikesResponse::Count(n))) };
+        let stray = run(&mut c, |n, ctx| n.on_message(S, reply(1, 12_301), ctx));
+        assert!(stray.is_empty(), "the late reply of attempt 1 is dropped");
+        let fx = run(&mut c, |n, ctx| n.on_message(S, reply(2, 12_302), ctx));
+        let ok = CallOutcome::Ok(LikesResponse::Count(12_302));
+        assert!(fx.contains(&Effect::Output(RpcEvent::Done { seq: 0, outcome: ok })));
+        assert_eq!(c.pending(), 0);
+        assert!(run(&mut c, |n, ctx| n.on_message(S, reply(2, 1), ctx)).is_empty(), "a finished call ignores replies");
+    }
+
+    #[test]
+    fn at_most_once_gives_up_after_one_deadline() {
+        let cfg = ClientConfig { server: S, delivery: Delivery::AtMostOnce, deadline: Duration::from_millis(50) };
+        let mut c = Rpc::<Likes>::client(cfg, vec![LikesRequest::Increment, LikesRequest::Get]);
+        let fx = run(&mut c, |n, ctx| n.on_start(ctx));
+        assert_eq!(fx.iter().filter(|e| matches!(e, Effect::Send { .. })).count(), 2, "calls run concurrently");
+        let fx = run(&mut c, |n, ctx| n.on_timer(Timer::Deadline { seq: 0, attempt: 1 }, ctx));
+        assert!(fx.contains(&Effect::Output(RpcEvent::Done { seq: 0, outcome: CallOutcome::NoResponse })));
+        assert_eq!(c.pending(), 1);
+    }
+
+    #[test]
+    fn like_set_is_idempotent() {
+        let mut s = LikeSet::default();
+        let add = LikeSetRequest::Add { user: 99_999 };
+        s.handle(&add).unwrap();
+        assert_eq!(s.handle(&add).unwrap(), LikesResponse::Count(12_301));
+    }
+}
