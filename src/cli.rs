@@ -62,6 +62,46 @@ pub(crate) enum ScenarioName {
     Links,
     /// Failure detectors (--detector) watching nodes that may crash, under the timing model.
     FailureDetector,
+    /// An RPC client calling a server under --delivery semantics with one scripted --fault.
+    Rpc,
+}
+
+/// Workloads for `herald sim rpc`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum RpcWorkload {
+    /// A counter at 12,300; the client calls the non-idempotent `Increment` once.
+    Likes,
+}
+
+/// Retry semantics for `herald sim rpc`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+#[allow(clippy::enum_variant_names)] // the lecture's names: at-most-once, at-least-once, exactly-once
+pub(crate) enum RpcDelivery {
+    /// Send once, never retry.
+    AtMostOnce,
+    /// Retry with backoff until answered.
+    AtLeastOnce,
+    /// Retry, and the server deduplicates by request id (persisted with the effect).
+    ExactlyOnce,
+}
+
+/// Faults scripted on the first attempt of the call, for `herald sim rpc`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum RpcFault {
+    /// No fault.
+    None,
+    /// F1: the first request is lost.
+    LoseFirstRequest,
+    /// F4: the first response is lost.
+    LoseFirstResponse,
+    /// F5: the first response arrives after the deadline.
+    DelayFirstResponse,
+    /// F6: the first request is duplicated.
+    DuplicateRequest,
+    /// F2: the server crashes before the first request arrives, and restarts.
+    CrashBeforeExecute,
+    /// F3: the server executes the first request, then crashes before replying, and restarts.
+    CrashAfterExecute,
 }
 
 /// Link layers for `herald sim links`.
@@ -279,6 +319,15 @@ pub(crate) struct SimArgs {
     #[arg(long, default_value_t = 0.0)]
     pub(crate) drift_ppm: f64,
 
+    /// rpc: the workload.
+    #[arg(long, value_enum, default_value = "likes")]
+    pub(crate) workload: RpcWorkload,
+    /// rpc: the retry semantics.
+    #[arg(long, value_enum, default_value = "at-least-once")]
+    pub(crate) delivery: RpcDelivery,
+    /// rpc: the fault scripted on the call's first attempt.
+    #[arg(long, value_enum, default_value = "none")]
+    pub(crate) fault: RpcFault,
     /// links: the link layer.
     #[arg(long, value_enum, default_value = "retry-dedup")]
     pub(crate) link: LinkKind,

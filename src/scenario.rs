@@ -99,6 +99,7 @@ pub(crate) fn run(args: &SimArgs, config: &SimConfig) -> anyhow::Result<ExitCode
         ScenarioName::BroadcastDemo => drive(args, || broadcast(config, args.notes, args.interval)),
         ScenarioName::Links => crate::scenarios::links::run(args, config),
         ScenarioName::FailureDetector => crate::scenarios::failure_detector::run(args, config),
+        ScenarioName::Rpc => crate::scenarios::rpc::run(args, config),
     }
 }
 

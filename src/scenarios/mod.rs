@@ -2,3 +2,4 @@
 
 pub(crate) mod failure_detector;
 pub(crate) mod links;
+pub(crate) mod rpc;
