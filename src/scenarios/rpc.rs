@@ -137,10 +137,13 @@ pub(crate) fn simulate(base: &SimConfig, d: RpcDelivery, fault: RpcFault, seed: 
         match &o.value {
             RpcEvent::Attempt { outcome, .. } => report.client_outcomes.push((o.t, outcome.clone())),
             RpcEvent::Done { outcome, .. } => report.outcome = Some(outcome.clone()),
-            RpcEvent::Executed { .. } => report.server_executions += 1,
+            RpcEvent::Executed { response: LikesResponse::Count(count), .. } => {
+                // The server's own count after each execution: the last one is the final value.
+                report.server_executions += 1;
+                report.final_value = *count;
+            }
         }
     }
-    report.final_value += report.server_executions;
     Ok(report)
 }
 

@@ -229,6 +229,8 @@ pub enum RpcEvent<T> {
         id: RequestId,
         /// The attempt that ran it.
         attempt: u32,
+        /// What the handler answered (for the likes services: the count after the call).
+        response: T,
     },
 }
 
@@ -404,13 +406,11 @@ impl<S: Service> Server<S> {
             }
         }
         let result = match codec::decode::<S::Request>(body) {
-            Ok(req) => {
-                let r = self.record.service.handle(&req).map(|resp| codec::encode(&resp));
-                if r.is_ok() {
-                    ctx.output(RpcEvent::Executed { id, attempt });
-                }
-                r
-            }
+            Ok(req) => self.record.service.handle(&req).map(|response| {
+                let bytes = codec::encode(&response);
+                ctx.output(RpcEvent::Executed { id, attempt, response });
+                bytes
+            }),
             Err(e) => Err(ServerError { status: 400, message: format!("undecodable request: {e}") }),
         };
         if self.config.dedup {
