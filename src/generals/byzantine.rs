@@ -61,7 +61,6 @@ pub(crate) struct ByzantineArgs {
     pub(crate) json: bool,
 }
 
-#[allow(dead_code)] // used by om.rs and sm.rs, which are being written
 impl ByzantineArgs {
     /// The algorithm's m.
     pub(crate) fn m(&self) -> usize {

@@ -77,9 +77,8 @@ pub(crate) struct Instance {
     pub(crate) verdict: Verdict,
     /// Messages sent, as the simulator counted them (the traitors' included).
     pub(crate) messages: u64,
-    /// Signature checks the loyal lieutenants made (for `herald bench`; the report has no field
-    /// for it).
-    #[allow(dead_code)]
+    /// Signature checks the loyal lieutenants made (for `herald bench generals`; the report has
+    /// no field for it).
     pub(crate) signatures_verified: u64,
 }
 
