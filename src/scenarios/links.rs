@@ -201,3 +201,25 @@ fn drive<N: Node<Output = Delivery>>(
     };
     Ok(ExitCode::from(code))
 }
+
+/// One run of the links workload (`messages` from every node but node 1 to node 1) over `link`
+/// with `seed`: what the receiver got. The tour's link rows.
+pub(crate) fn tally_once(config: &SimConfig, link: LinkKind, messages: u64, seed: u64) -> anyhow::Result<Tally> {
+    fn once<N: Node<Output = Delivery>>(
+        config: &SimConfig,
+        w: Workload,
+        make: impl Fn(Workload) -> N + 'static,
+        seed: u64,
+    ) -> anyhow::Result<Tally> {
+        let w2 = w.clone();
+        let run = Simulation::new(config.clone(), move |_| make(w2.clone()))?.run(seed);
+        Ok(tally_of(&w, &run))
+    }
+    let w = Workload::new(messages);
+    match link {
+        LinkKind::None => once(config, w, |w| w, seed),
+        LinkKind::RetryDedup => once(config, w, |w| RetryDedupLink::new(w, RetryDedupConfig::default()), seed),
+        LinkKind::Authenticated => once(config, w, |w| AuthenticatedLink::new(w, AuthenticatedConfig::default()), seed),
+        LinkKind::Fifo => once(config, w, FifoLink::new, seed),
+    }
+}
