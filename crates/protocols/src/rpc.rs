@@ -68,6 +68,9 @@ pub use likes::{LIKES_START, Like, LikeSet, LikeSetRequest, LikeSetResponse, Lik
 
 /// A typed service: its request and response enums and the handler that executes a request.
 pub trait Service: Clone + Debug + Serialize + DeserializeOwned + 'static {
+    /// Every method is idempotent: running a request twice has the effect of running it once, so
+    /// exactly-once needs no dedup table (the update may physically run several times).
+    const IDEMPOTENT: bool = false;
     /// The methods and their arguments.
     type Request: Message;
     /// The results.
@@ -215,9 +218,10 @@ impl Delivery {
             Self::AtLeastOnce { backoff, .. } | Self::ExactlyOnce { backoff, .. } => backoff,
         }
     }
-    /// Whether the server must deduplicate.
-    pub fn dedup(&self) -> bool {
-        matches!(self, Self::ExactlyOnce { .. })
+    /// Whether a server of `S` must deduplicate: exactly-once needs either a dedup table or an
+    /// idempotent handler ([`Service::IDEMPOTENT`]), whose repeated runs have the effect of one.
+    pub fn dedup_for<S: Service>(&self) -> bool {
+        matches!(self, Self::ExactlyOnce { .. }) && !S::IDEMPOTENT
     }
 }
 

@@ -162,6 +162,9 @@ pub struct LikeSetResponse {
 impl Service for LikeSet {
     type Request = LikeSetRequest;
     type Response = LikeSetResponse;
+    // Add and remove set a user's record to a value; get reads. With timestamps, a write applies
+    // iff it is newer, which is idempotent too.
+    const IDEMPOTENT: bool = true;
 
     fn handle(&mut self, req: &LikeSetRequest) -> Result<LikeSetResponse, ServerError> {
         let user = match *req {
