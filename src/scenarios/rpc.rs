@@ -18,9 +18,9 @@
 //! within the SLO's latency (`--slo-latency`, `--slo-ratio`), with p50/p99 latency.
 //! The final value is read from the server's own reports of its executions.
 
+use super::{Failures, Sweep};
 use crate::cli::{RpcDelivery, RpcFault, RpcWorkload, SimArgs};
 use crate::report::{self, Outcome};
-use anyhow::Context as _;
 use herald_core::{NodeId, Rng, codec};
 use herald_protocols::rpc::payments::{PaymentRequest, Payments};
 use herald_protocols::rpc::{
@@ -31,13 +31,13 @@ use herald_sim::adversary::{Action, Packet};
 use herald_sim::availability::{self, RequestSample, Slo, SloReport};
 use herald_sim::oracle::{self, Oracle};
 use herald_sim::{
-    Adversary, AdversarySpec, Latency, NetworkModel, NodeModel, Run, ScheduledCrash, SimConfig, Simulation, sweep,
+    Adversary, AdversarySpec, Latency, NetworkModel, NodeModel, Run, ScheduledCrash, SimConfig, Simulation,
 };
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The first client.
 pub(crate) const CLIENT: NodeId = NodeId(0);
@@ -499,45 +499,14 @@ fn drive<S: Workload>(args: &SimArgs, spec: &Spec, config: &SimConfig) -> anyhow
         oracles.push(semantics_oracle::<S>(spec));
         Ok((sim, oracles))
     };
-    worker()?; // validates once, so that workers may expect
-    let count = args.seeds.unwrap_or(1);
-    let seeds = args.seed..args.seed.checked_add(count).context("--seed + --seeds overflows")?;
-    let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let started = Instant::now();
-    let results = sweep::sweep_with(
-        seeds.clone(),
-        threads,
-        || worker().expect("the configuration was validated"),
-        |(sim, oracles), seed| {
-            let run = sim.run(seed);
-            if args.seeds.is_none() {
-                if let Some(path) = &args.trace {
-                    if let Err(e) = report::write_trace(&run, path, "rpc", Some(report::reproduce(seed, &[]))) {
-                        eprintln!("herald: {e:#}");
-                    }
-                }
-            }
-            Judged { report: report_of(spec, &run), outcome: Outcome::of(&run, oracles) }
-        },
-        |_| {},
-    );
-    let wall_ms = started.elapsed().as_secs_f64() * 1e3;
-
+    let Sweep { seeds: _, results, wall_ms } = super::sweep(args, worker, |(sim, oracles), seed| {
+        let run = sim.run(seed);
+        super::trace_single(args, &run, "rpc", seed);
+        Judged { report: report_of(spec, &run), outcome: Outcome::of(&run, oracles) }
+    })?;
     let samples: Vec<RequestSample> = results.iter().flat_map(|(_, j)| j.report.samples()).collect();
     let slo = availability::evaluate(&spec.slo, &samples);
-    let (mut violations, mut liveness_failures, mut failed) = (0u64, 0u64, Vec::new());
-    for (seed, j) in &results {
-        match &j.outcome {
-            Outcome::Ok => continue,
-            Outcome::Violated { .. } => violations += 1,
-            Outcome::LivenessFailed { .. } => liveness_failures += 1,
-        }
-        if failed.len() < 10 {
-            let mut entry = json!({ "seed": seed, "reproduce": report::reproduce(*seed, &[]) });
-            report::merge_into(&mut entry, serde_json::to_value(&j.outcome)?);
-            failed.push(entry);
-        }
-    }
+    let failures = Failures::of(results.iter().map(|(seed, j)| (*seed, &j.outcome)))?;
     let mut v = json!({
         "scenario": "rpc",
         "workload": workload_name(spec.workload),
@@ -547,10 +516,10 @@ fn drive<S: Workload>(args: &SimArgs, spec: &Spec, config: &SimConfig) -> anyhow
         "runs": results.len(),
         "calls_per_run": spec.calls,
         "initial_value": initial(spec),
-        "violations": violations,
-        "liveness_failures": liveness_failures,
+        "violations": failures.violations,
+        "liveness_failures": failures.liveness_failures,
         "availability": availability_json(&slo, &spec.slo),
-        "failed_seeds": failed,
+        "failed_seeds": failures.failed,
         "wall_ms": wall_ms,
     });
     let first = &results[0].1.report;
@@ -616,19 +585,10 @@ fn drive<S: Workload>(args: &SimArgs, spec: &Spec, config: &SimConfig) -> anyhow
             slo.p50.as_secs_f64() * 1e3,
             slo.p99.as_secs_f64() * 1e3,
         );
-        outln!("  violations      {violations}");
-        for f in &failed {
-            outln!("  seed {}: {}", f["seed"], f["detail"].as_str().unwrap_or_default());
-        }
+        outln!("  violations      {}", failures.violations);
+        failures.print()?;
     }
-    let code = if violations > 0 {
-        report::EXIT_VIOLATED
-    } else if liveness_failures > 0 {
-        report::EXIT_LIVENESS
-    } else {
-        0
-    };
-    Ok(ExitCode::from(code))
+    Ok(failures.exit_code())
 }
 
 fn initial(spec: &Spec) -> u64 {
