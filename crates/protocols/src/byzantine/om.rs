@@ -61,20 +61,55 @@ use super::{COMMANDER, DEFAULT_ORDER, Order, Verdict, judge};
 use herald_core::rounds::{Flow, LockStep, Round, RoundNode, Tagged};
 use herald_core::{Context, Effect, NodeId, Rng, Strategy};
 use serde::{Deserialize, Serialize};
+use smallvec::{SmallVec, smallvec};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::time::Duration;
 
 /// An OM instance: the chain of generals a value travelled through, starting with the commander
 /// (general 0). Its last general is the instance's commander.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Path(Vec<NodeId>);
+///
+/// Paths of up to [`PATH_INLINE`] generals (every instance of OM(m) for m < 8) live inline, so
+/// building, cloning and comparing them allocates nothing. On the wire a path is a sequence of
+/// general ids, as a `Vec` would be.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Path(SmallVec<[NodeId; PATH_INLINE]>);
+
+/// Generals a [`Path`] holds without allocating.
+pub const PATH_INLINE: usize = 8;
+
+impl Serialize for Path {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for Path {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Generals;
+        impl<'de> serde::de::Visitor<'de> for Generals {
+            type Value = Path;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a sequence of general ids")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Path, A::Error> {
+                // No reservation from the (untrusted) announced length: the path grows as its
+                // elements actually arrive.
+                let mut generals = SmallVec::new();
+                while let Some(g) = seq.next_element()? {
+                    generals.push(g);
+                }
+                Ok(Path(generals))
+            }
+        }
+        d.deserialize_seq(Generals)
+    }
+}
 
 impl Path {
     /// ⟨0⟩: the top-level instance, OM(m) itself.
     pub fn root() -> Self {
-        Self(vec![COMMANDER])
+        Self(smallvec![COMMANDER])
     }
 
     /// The path of these generals. Panics unless it starts with the commander and has no repeats.
@@ -112,15 +147,14 @@ impl Path {
     /// The sub-instance σ·j that lieutenant `j` commands.
     pub fn child(&self, j: NodeId) -> Self {
         debug_assert!(!self.contains(j));
-        let mut v = Vec::with_capacity(self.0.len() + 1);
-        v.extend_from_slice(&self.0);
+        let mut v = self.0.clone();
         v.push(j);
         Self(v)
     }
 
     /// The instance this one relays: σ without its last general.
     pub fn parent(&self) -> Option<Self> {
-        (self.0.len() > 1).then(|| Self(self.0[..self.0.len() - 1].to_vec()))
+        (self.0.len() > 1).then(|| Self(SmallVec::from_slice(&self.0[..self.0.len() - 1])))
     }
 
     /// The instance's lieutenants among `generals` generals, in ascending id order.
@@ -193,15 +227,20 @@ pub enum Majority {
 impl Majority {
     /// majority(values); RETREAT for no values.
     pub fn of(self, values: &[Order]) -> Order {
-        let attacks = values.iter().filter(|v| **v == Order::Attack).count();
-        let retreats = values.len() - attacks;
+        self.of_counts(values.iter().filter(|v| **v == Order::Attack).count(), values.len())
+    }
+
+    /// majority of `total` values of which `attacks` are ATTACK (both functions depend on the
+    /// counts alone).
+    pub fn of_counts(self, attacks: usize, total: usize) -> Order {
+        let retreats = total - attacks;
         match self {
-            Self::StrictOrDefault if 2 * attacks > values.len() => Order::Attack,
-            Self::StrictOrDefault if 2 * retreats > values.len() => Order::Retreat,
+            Self::StrictOrDefault if 2 * attacks > total => Order::Attack,
+            Self::StrictOrDefault if 2 * retreats > total => Order::Retreat,
             Self::StrictOrDefault => DEFAULT_ORDER,
-            Self::Median if values.is_empty() => DEFAULT_ORDER,
+            Self::Median if total == 0 => DEFAULT_ORDER,
             // Sorted, the attacks come first: the lower median is an attack iff its index is.
-            Self::Median if (values.len() - 1) / 2 < attacks => Order::Attack,
+            Self::Median if (total - 1) / 2 < attacks => Order::Attack,
             Self::Median => Order::Retreat,
         }
     }
@@ -330,7 +369,23 @@ impl Om {
         if path.len() > self.config.m {
             return self.received(path).unwrap_or(DEFAULT_ORDER);
         }
-        self.config.majority.of(&self.inputs(path))
+        // The majority of the inputs, counted as they are computed rather than collected.
+        let own = self.received(path).unwrap_or(DEFAULT_ORDER);
+        let (mut attacks, mut total) = (0, 0);
+        let mut child = path.clone();
+        for j in path.lieutenants(self.config.generals) {
+            let w = if j == self.id {
+                own
+            } else {
+                child.0.push(j);
+                let w = self.decide(&child);
+                child.0.pop();
+                w
+            };
+            attacks += usize::from(w == Order::Attack);
+            total += 1;
+        }
+        self.config.majority.of_counts(attacks, total)
     }
 
     /// The majority's inputs at instance σ of depth > 0: w_j for every j ∈ L(σ) in id order, this
@@ -744,6 +799,20 @@ pub fn verdict(config: &OmConfig, traitors: &BTreeSet<NodeId>, decisions: &BTree
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_marshal_as_sequences_and_distrust_the_announced_length() {
+        use herald_core::codec;
+        let long = Path::of(&[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]); // beyond the inline capacity
+        for p in [Path::root(), Path::of(&[0, 3, 1]), long] {
+            let bytes = codec::encode(&p);
+            assert_eq!(bytes, codec::encode(&p.generals().iter().map(|g| g.0).collect::<Vec<u32>>()));
+            assert_eq!(codec::decode::<Path>(&bytes).unwrap(), p);
+        }
+        // A length prefix announcing 2^32 − 1 generals, then two: an error, not a huge reservation.
+        let forged = [0xff, 0xff, 0xff, 0xff, 0x0f, 0x00, 0x01];
+        assert!(codec::decode::<Path>(&forged).is_err());
+    }
     use Order::{Attack, Retreat};
 
     #[test]
