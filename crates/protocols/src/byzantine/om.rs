@@ -296,7 +296,7 @@ pub struct Om {
     config: OmConfig,
     id: NodeId,
     /// recv(σ) for every instance heard from.
-    received: BTreeMap<Path, Order>,
+    received: Received,
     /// Messages dropped as malformed, misrouted or repeated.
     ignored: u64,
     decision: Option<Order>,
@@ -306,12 +306,13 @@ impl Om {
     /// General `id` of a run of `config`.
     pub fn new(config: OmConfig, id: NodeId) -> Self {
         assert!(id.index() < config.generals, "{id} is not one of {} generals", config.generals);
-        Self { config, id, received: BTreeMap::new(), ignored: 0, decision: None }
+        let received = Received::new(&config);
+        Self { config, id, received, ignored: 0, decision: None }
     }
 
     /// The value recorded for instance `path`, if one arrived.
     pub fn received(&self, path: &Path) -> Option<Order> {
-        self.received.get(path).copied()
+        self.received.get(path)
     }
 
     /// Messages ignored because they could not belong to this run.
@@ -335,9 +336,7 @@ impl Om {
                 && msg.path.is_well_formed(self.config.generals)
                 && msg.path.last() == *from
                 && !msg.path.contains(self.id);
-            if fits && !self.received.contains_key(&msg.path) {
-                self.received.insert(msg.path.clone(), msg.order);
-            } else {
+            if !(fits && self.received.insert(&msg.path, msg.order)) {
                 self.ignored += 1;
             }
         }
@@ -366,6 +365,10 @@ impl Om {
 
     /// dec(σ) for this lieutenant (which is not on σ).
     fn decide(&self, path: &Path) -> Order {
+        if let Received::Dense(table) = &self.received {
+            let (rank, on_path) = table.rank(path);
+            return self.decide_dense(table, path.len(), rank, on_path);
+        }
         if path.len() > self.config.m {
             return self.received(path).unwrap_or(DEFAULT_ORDER);
         }
@@ -381,6 +384,28 @@ impl Om {
                 let w = self.decide(&child);
                 child.0.pop();
                 w
+            };
+            attacks += usize::from(w == Order::Attack);
+            total += 1;
+        }
+        self.config.majority.of_counts(attacks, total)
+    }
+
+    /// dec(σ) over the dense table, σ given as its length, its rank in its level and the set of
+    /// generals on it: the recursion builds no paths and searches no map.
+    fn decide_dense(&self, table: &Dense, len: usize, rank: usize, on_path: u64) -> Order {
+        let own = table.get(len, rank).unwrap_or(DEFAULT_ORDER);
+        if len > self.config.m {
+            return own;
+        }
+        let n = self.config.generals;
+        let (mut attacks, mut total) = (0, 0);
+        for j in (0..n).filter(|&j| on_path & (1 << j) == 0) {
+            let w = if j == self.id.index() {
+                own
+            } else {
+                let child = rank * (n - len) + Dense::digit(on_path, j);
+                self.decide_dense(table, len + 1, child, on_path | (1 << j))
             };
             attacks += usize::from(w == Order::Attack);
             total += 1;
@@ -425,6 +450,124 @@ impl RoundNode for Om {
         self.decision = Some(order);
         ctx.output(Decision { order, values });
         Flow::Done
+    }
+}
+
+/// recv(σ) for the instances of one run: a dense table in EIG order when it is small, else a map.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Received {
+    Dense(Dense),
+    Sparse(BTreeMap<Path, Order>),
+}
+
+/// Every instance of 1..=m+1 generals numbered densely: level k (paths of k + 1 generals) holds
+/// P(n − 1, k) instances, ranked in lexicographic order by the mixed-radix number whose i-th digit
+/// counts the generals not yet on the path that are below the path's i-th general.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Dense {
+    generals: usize,
+    /// Where each level starts; `offsets[len - 1]` for paths of `len` generals, and the total last.
+    offsets: Vec<usize>,
+    /// 0: nothing received; else the order (see [`Dense::code`]).
+    values: Vec<u8>,
+}
+
+/// The largest dense table (entries, one byte each) before falling back to a map.
+const DENSE_MAX: usize = 1 << 20;
+
+impl Received {
+    fn new(config: &OmConfig) -> Self {
+        let n = config.generals;
+        let mut offsets = vec![0usize];
+        let mut level = 1usize; // P(n − 1, 0)
+        let mut fits = n <= 64;
+        for k in 0..=config.m {
+            match offsets[k].checked_add(level) {
+                Some(end) if fits && end <= DENSE_MAX => offsets.push(end),
+                _ => {
+                    fits = false;
+                    break;
+                }
+            }
+            // P(n − 1, k + 1) = P(n − 1, k) · (n − 1 − k)
+            level = level.saturating_mul(n.saturating_sub(1 + k));
+        }
+        if fits {
+            let total = *offsets.last().expect("one offset per level and the total");
+            Self::Dense(Dense { generals: n, offsets, values: vec![0; total] })
+        } else {
+            Self::Sparse(BTreeMap::new())
+        }
+    }
+
+    fn get(&self, path: &Path) -> Option<Order> {
+        match self {
+            Self::Dense(t) => {
+                if path.len() >= t.offsets.len() || !path.is_well_formed(t.generals) {
+                    return None;
+                }
+                t.get(path.len(), t.rank(path).0)
+            }
+            Self::Sparse(map) => map.get(path).copied(),
+        }
+    }
+
+    /// Records recv(σ) unless σ already has a value (or cannot be an instance); whether it did.
+    fn insert(&mut self, path: &Path, order: Order) -> bool {
+        match self {
+            Self::Dense(t) => {
+                if path.len() >= t.offsets.len() || !path.is_well_formed(t.generals) {
+                    return false;
+                }
+                let i = t.offsets[path.len() - 1] + t.rank(path).0;
+                let first = t.values[i] == 0;
+                if first {
+                    t.values[i] = Dense::code(order);
+                }
+                first
+            }
+            Self::Sparse(map) => match map.entry(path.clone()) {
+                std::collections::btree_map::Entry::Vacant(e) => {
+                    e.insert(order);
+                    true
+                }
+                std::collections::btree_map::Entry::Occupied(_) => false,
+            },
+        }
+    }
+}
+
+impl Dense {
+    fn code(order: Order) -> u8 {
+        match order {
+            Order::Attack => 1,
+            Order::Retreat => 2,
+        }
+    }
+
+    /// The value of the instance of `len` generals ranked `rank`.
+    fn get(&self, len: usize, rank: usize) -> Option<Order> {
+        match self.values[self.offsets[len - 1] + rank] {
+            1 => Some(Order::Attack),
+            2 => Some(Order::Retreat),
+            _ => None,
+        }
+    }
+
+    /// How many generals not on the path (`on_path`, a bit set) are below `j`.
+    fn digit(on_path: u64, j: usize) -> usize {
+        j - (on_path & ((1u64 << j) - 1)).count_ones() as usize
+    }
+
+    /// A well-formed path's rank in its level, and the set of its generals.
+    fn rank(&self, path: &Path) -> (usize, u64) {
+        let n = self.generals;
+        let (mut rank, mut on_path) = (0, 1u64 << COMMANDER.index());
+        for (i, g) in path.generals().iter().enumerate().skip(1) {
+            rank = rank * (n - i) + Self::digit(on_path, g.index());
+            on_path |= 1 << g.index();
+        }
+        (rank, on_path)
     }
 }
 
@@ -799,6 +942,50 @@ pub fn verdict(config: &OmConfig, traitors: &BTreeSet<NodeId>, decisions: &BTree
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dense_ranks_number_each_level_in_lexicographic_order() {
+        for (n, m) in [(4, 1), (7, 2), (10, 3)] {
+            let config = OmConfig { generals: n, m, order: Order::Attack, majority: Majority::StrictOrDefault };
+            let Received::Dense(table) = Received::new(&config) else { panic!("small runs are dense") };
+            for len in 1..=m + 1 {
+                let ranks: Vec<usize> = paths(n, len, None).iter().map(|p| table.rank(p).0).collect();
+                assert_eq!(ranks, (0..ranks.len()).collect::<Vec<_>>(), "n={n} len={len}");
+                assert_eq!(table.offsets[len] - table.offsets[len - 1], ranks.len());
+            }
+        }
+        let huge = OmConfig { generals: 40, m: 6, order: Order::Attack, majority: Majority::StrictOrDefault };
+        assert!(matches!(Received::new(&huge), Received::Sparse(_)), "too big for a table");
+    }
+
+    #[test]
+    fn dense_and_sparse_tables_decide_alike() {
+        let mut rng = Rng::new(7);
+        for majority in [Majority::StrictOrDefault, Majority::Median] {
+            let config = OmConfig { generals: 7, m: 2, order: Order::Attack, majority };
+            for _ in 0..50 {
+                let mut dense = Om::new(config.clone(), NodeId(3));
+                let mut sparse = Om { received: Received::Sparse(BTreeMap::new()), ..dense.clone() };
+                for len in 1..=3 {
+                    // A random value, or none, for every instance this lieutenant can hear.
+                    let mut inbox: Vec<(NodeId, OmMsg)> = Vec::new();
+                    for path in paths(7, len, Some(NodeId(3))) {
+                        if rng.chance(0.8) {
+                            let order = if rng.chance(0.5) { Order::Attack } else { Order::Retreat };
+                            inbox.push((path.last(), OmMsg { path, order }));
+                        }
+                    }
+                    dense.on_inbox(len as u32, &inbox);
+                    sparse.on_inbox(len as u32, &inbox);
+                }
+                assert_eq!(dense.inputs(&Path::root()), sparse.inputs(&Path::root()));
+                for p in paths(7, 2, Some(NodeId(3))) {
+                    assert_eq!(dense.received(&p), sparse.received(&p));
+                    assert_eq!(dense.decide(&p), sparse.decide(&p), "{p}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn paths_marshal_as_sequences_and_distrust_the_announced_length() {
