@@ -15,13 +15,13 @@ use std::fmt::Write as _;
 /// Left margin (node labels).
 const LEFT: f64 = 56.0;
 /// Right margin.
-const RIGHT: f64 = 40.0;
+const RIGHT: f64 = 120.0;
 /// Space above the first node line (title and partition labels).
 const TOP: f64 = 64.0;
 /// Distance between node lines.
 const LANE: f64 = 64.0;
 /// Space below the last node line (time axis and legend).
-const BOTTOM: f64 = 76.0;
+const BOTTOM: f64 = 92.0;
 /// Plot width bounds; in between, 6 px per node event.
 const WIDTH_MIN: f64 = 800.0;
 const WIDTH_MAX: f64 = 12_000.0;
@@ -366,8 +366,8 @@ fn legend(s: &mut String, y: f64) {
         ("msg replayed", "replayed"),
         ("lost", "lost ×"),
     ];
-    let mut x = LEFT;
-    for (class, label) in items {
+    for (i, (class, label)) in items.into_iter().enumerate() {
+        let x = LEFT + 100.0 * i as f64;
         let _ = write!(
             s,
             "<line class=\"key {class}\" x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\"/><text class=\"legend\" x=\"{}\" y=\"{}\">{label}</text>",
@@ -378,13 +378,11 @@ fn legend(s: &mut String, y: f64) {
             Fmt(x + 26.0),
             Fmt(y + 4.0)
         );
-        x += 100.0;
     }
     let _ = writeln!(
         s,
-        "<text class=\"legend\" x=\"{}\" y=\"{}\">● send ○ deliver ◆ timer ● output (green) ✕ crash ▲ recover ▬ pause ▭ partition</text>",
-        Fmt(x),
-        Fmt(y + 4.0)
+        "<text class=\"legend\" x=\"{LEFT}\" y=\"{}\">● send · ○ deliver · ◆ timer set/fired · ● output (green, labelled) · ✕ crash, grey while down · ▲ recover · ▬ pause · shaded: partition · dashed green: faults healed</text>",
+        Fmt(y + 20.0)
     );
 }
 
