@@ -39,10 +39,18 @@ fn slug(title: &str) -> String {
 }
 
 impl Report {
-    /// Starts a report in [`DIR`].
+    /// Starts a report in [`DIR`], removing the files an earlier report wrote there (entries are
+    /// numbered, so a changed tour would otherwise leave stale ones beside the new).
     pub(crate) fn create() -> anyhow::Result<Self> {
         let dir = PathBuf::from(DIR);
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        for entry in std::fs::read_dir(&dir)?.flatten() {
+            let path = entry.path();
+            let ours = path.extension().is_some_and(|e| e == "svg" || e == "html" || e == "jsonl");
+            if ours && path.is_file() {
+                std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+            }
+        }
         Ok(Self { dir, entries: Vec::new() })
     }
 

@@ -72,28 +72,22 @@ text{font:11px sans-serif;fill:#222}
 .legend{font-size:10px}
 ";
 
-/// The diagram as a standalone SVG document (with the SVG namespace declaration a file needs).
+/// The diagram as a standalone SVG document.
 pub fn diagram(header: &TraceHeader, events: &[TraceEvent]) -> String {
-    render(header, events, &Layout::new(header, events), true)
+    render(header, events, &Layout::new(header, events))
 }
 
-/// The same diagram for inlining into an HTML page (no namespace declaration: the HTML parser
-/// supplies it).
-pub fn diagram_inline(header: &TraceHeader, events: &[TraceEvent], layout: &Layout) -> String {
-    render(header, events, layout, false)
-}
-
-fn render(header: &TraceHeader, events: &[TraceEvent], layout: &Layout, standalone: bool) -> String {
+fn render(header: &TraceHeader, events: &[TraceEvent], layout: &Layout) -> String {
     let node_events = events.iter().filter(|e| e.kind.is_node_event()).count() as f64;
     let width = (node_events * 6.0).clamp(WIDTH_MIN, WIDTH_MAX);
     let g = Geometry { t_min: layout.t_min, span: (layout.t_max.saturating_sub(layout.t_min)).max(1) as f64, width };
     let total_w = LEFT + width + RIGHT;
     let total_h = TOP + f64::from(layout.nodes.saturating_sub(1)) * LANE + BOTTOM;
     let mut s = String::with_capacity(256 + events.len() * 200);
-    let xmlns = if standalone { " xmlns=\"http://www.w3.org/2000/svg\"" } else { "" };
+    // The namespace is an identifier a standalone file needs; it is never fetched.
     let _ = write!(
         s,
-        "<svg{xmlns} class=\"herald-diagram\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\">\n<style>{STYLE}</style>\n",
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"herald-diagram\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\">\n<style>{STYLE}</style>\n",
         Fmt(total_w),
         Fmt(total_h),
         Fmt(total_w),
