@@ -188,9 +188,8 @@ impl Report {
         self.trace_file(
             "OM(1), 4 generals, the commander a traitor",
             &format!(
-                "{mixed}. The loyal lieutenants relay what they heard and take the majority: they agree \
-                 ({} violations in {} cases).",
-                om4.violations, om4.runs
+                "{mixed}. The loyal lieutenants relay what they heard and take the majority: {}.",
+                if om4.violations == 0 { "they agree, IC1 and IC2 hold" } else { "yet agreement broke" }
             ),
             &om4_trace,
         )?;
@@ -200,8 +199,8 @@ impl Report {
             "SM(1), 3 generals, the commander a traitor",
             &format!(
                 "The commander signs ATTACK to n1 and RETREAT to n2; the lieutenants relay the signed orders, see \
-                 two, and both retreat: with signatures 3 generals tolerate 1 traitor ({} violations).",
-                sm3.violations
+                 two, and both retreat: with signatures 3 generals tolerate 1 traitor ({}).",
+                if sm3.violations == 0 { "IC1 and IC2 hold" } else { "yet agreement broke" }
             ),
             &dir.join("sm-case14.jsonl"),
         )?;

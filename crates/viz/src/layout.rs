@@ -139,11 +139,15 @@ pub struct Layout {
 }
 
 /// The name a message body is filtered by: the variant of an externally tagged enum (`{"Ping":…}`
-/// or `"Ack"`), else `message`.
+/// or `"Ack"` — capitalised, as Rust names variants), else `message` (a struct such as
+/// `{"seq":3}` is not a variant).
 pub fn message_type(body: &Value) -> &str {
+    let variant = |s: &str| s.len() <= 40 && s.starts_with(|c: char| c.is_ascii_uppercase());
     match body {
-        Value::String(s) if s.len() <= 40 => s,
-        Value::Object(map) if map.len() == 1 => map.keys().next().map_or("message", String::as_str),
+        Value::String(s) if variant(s) => s,
+        Value::Object(map) if map.len() == 1 => {
+            map.keys().next().filter(|k| variant(k)).map_or("message", String::as_str)
+        }
         _ => "message",
     }
 }
@@ -337,6 +341,9 @@ mod tests {
         assert_eq!(l.arrows[1].mark, Mark::Duplicate);
         assert_eq!(l.arrows[2].mark, Mark::Orphan);
         assert_eq!(l.types, vec!["Ping".to_string(), "message".to_string()]);
+        assert_eq!(message_type(&serde_json::json!({"seq": 3})), "message", "a struct is not a variant");
+        assert_eq!(message_type(&serde_json::json!("Ack")), "Ack");
+        assert_eq!(message_type(&serde_json::json!("hello world")), "message");
     }
 
     #[test]
