@@ -56,6 +56,12 @@ pub(crate) fn run(args: &VizArgs) -> anyhow::Result<ExitCode> {
     });
     let output = args.output.clone().unwrap_or_else(|| args.trace.with_extension(format.extension()));
     let (header, events) = read(&args.trace)?;
+    if format == Format::Svg && events.len() > 20_000 {
+        eprintln!(
+            "note: the static SVG draws all {} events; `--format html` opens big runs a window at a time",
+            events.len()
+        );
+    }
     let text = match format {
         Format::Html => herald_viz::html::page(&header, &events),
         Format::Svg => herald_viz::svg::diagram(&header, &events),
