@@ -64,15 +64,23 @@ pub(crate) enum ScenarioName {
     Links,
     /// Failure detectors (--detector) watching nodes that may crash, under the timing model.
     FailureDetector,
-    /// An RPC client calling a server under --delivery semantics with one scripted --fault.
+    /// RPC clients calling a server (--workload) under --delivery semantics, with a scripted --fault
+    /// or the configured network; reports the final state, each call's outcome and availability.
     Rpc,
 }
 
 /// Workloads for `herald sim rpc`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub(crate) enum RpcWorkload {
-    /// A counter at 12,300; the client calls the non-idempotent `Increment` once.
+    /// A counter at 12,300; the client calls the non-idempotent `Increment` (--calls times).
     Likes,
+    /// The idempotent set of likers (12,300 of them); the client adds new likers (--calls of them).
+    LikeSet,
+    /// The f/g race: client 0 likes, its ack is lost; client 2 reads and unlikes; client 0 retries.
+    /// With --lww the set keeps timestamps and tombstones.
+    LikeRace,
+    /// The lecture's payments service: processPayment(card, £3.99) as JSON (m1/m2), --calls times.
+    Payments,
 }
 
 /// Retry semantics for `herald sim rpc`.
@@ -327,9 +335,27 @@ pub(crate) struct SimArgs {
     /// rpc: the retry semantics.
     #[arg(long, value_enum, default_value = "at-least-once")]
     pub(crate) delivery: RpcDelivery,
-    /// rpc: the fault scripted on the call's first attempt.
+    /// rpc: the fault scripted on the call's first attempt (none: the configured network applies).
     #[arg(long, value_enum, default_value = "none")]
     pub(crate) fault: RpcFault,
+    /// rpc: calls the client makes (likes, like-set, payments).
+    #[arg(long, default_value_t = 1)]
+    pub(crate) calls: u64,
+    /// rpc: time between issuing one call and the next (0: all at once).
+    #[arg(long, value_parser = parse::duration, default_value = "0ms")]
+    pub(crate) call_interval: Duration,
+    /// rpc: how long one attempt waits for its answer.
+    #[arg(long, value_parser = parse::duration, default_value = "50ms")]
+    pub(crate) deadline: Duration,
+    /// rpc like-race: the set keeps last-writer-wins timestamps and tombstones.
+    #[arg(long)]
+    pub(crate) lww: bool,
+    /// rpc: the SLO's latency bound: a call is good iff it succeeded within it.
+    #[arg(long, value_parser = parse::duration, default_value = "200ms")]
+    pub(crate) slo_latency: Duration,
+    /// rpc: the share of calls that must be good (0.999 = "99.9% of requests").
+    #[arg(long, default_value_t = 0.999)]
+    pub(crate) slo_ratio: f64,
     /// links: the link layer.
     #[arg(long, value_enum, default_value = "retry-dedup")]
     pub(crate) link: LinkKind,

@@ -1,6 +1,7 @@
 //! The tour of the lecture (`herald` with no arguments): one small workload — node 0 broadcasting
 //! numbered notes to three peers — under each network, node and timing model of lecture §2.3, and a
-//! table of what each model did to the messages.
+//! table of what each model did to the messages; then the two and the Byzantine generals; then
+//! what can go wrong with an RPC, the link conversions and availability ([`rpc`]).
 
 use crate::scenario;
 use clap::Args as ClapArgs;
@@ -14,6 +15,8 @@ use herald_sim::{
 use serde::Serialize;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
+
+mod rpc;
 
 /// `herald tour`.
 #[derive(ClapArgs, Debug, Default, Clone)]
@@ -215,18 +218,24 @@ pub(crate) fn run(args: &TourArgs) -> anyhow::Result<ExitCode> {
     }
     let generals = generals(args.seed)?;
     report.generals(args.seed, &generals.two.iter().map(TwoRow::outcomes).collect::<Vec<_>>())?;
-    let index = report.finish()?;
     // The lessons must show: if they do not, something is broken, and the tour says so.
     all_ok &= generals.byzantine.iter().map(|r| r.violations > 0).eq([false, true, false]);
     all_ok &= generals.final_stage_captured.iter().all(|(_, f)| *f == 1.0);
+    let rpc = rpc::measure(args.seed)?;
+    all_ok &= rpc.lessons_hold;
+    report.rpc(args.seed)?;
+    let index = report.finish()?;
     if args.json {
         outln!(
             "{}",
-            serde_json::json!({ "seed": args.seed, "nodes": NODES, "notes": NOTES, "rows": rows, "generals": generals })
+            serde_json::json!({
+                "seed": args.seed, "nodes": NODES, "notes": NOTES, "rows": rows, "generals": generals, "rpc": rpc
+            })
         );
     } else {
         print_table(&rows, args.seed)?;
         print_generals(&generals)?;
+        rpc::print(&rpc)?;
         outln!("");
         outln!("Diagrams and plots of every scenario: {}", index.display());
         outln!("({:.0} ms in all)", started.elapsed().as_secs_f64() * 1e3);

@@ -220,6 +220,43 @@ impl Report {
         )
     }
 
+    /// RPC (lecture §2.4): one call whose first response is lost, under each retry semantics, and
+    /// a server that crashes after executing.
+    pub(crate) fn rpc(&mut self, seed: u64) -> anyhow::Result<()> {
+        use crate::cli::{RpcDelivery, RpcFault, RpcWorkload};
+        use crate::scenarios::rpc::{Spec, delivery_name, describe, fault_name, simulate_traced};
+        let base = herald_sim::SimConfig::new(2);
+        for (title, delivery, fault) in [
+            ("RPC, at-most-once: the response is lost", RpcDelivery::AtMostOnce, RpcFault::LoseFirstResponse),
+            ("RPC, at-least-once: the response is lost", RpcDelivery::AtLeastOnce, RpcFault::LoseFirstResponse),
+            ("RPC, exactly-once: the response is lost", RpcDelivery::ExactlyOnce, RpcFault::LoseFirstResponse),
+            (
+                "RPC, at-most-once: the server crashes after executing",
+                RpcDelivery::AtMostOnce,
+                RpcFault::CrashAfterExecute,
+            ),
+        ] {
+            let spec = Spec::new(RpcWorkload::Likes, delivery, fault);
+            let reproduce = format!(
+                "herald sim rpc --workload likes --delivery {} --fault {} --seed {seed}",
+                delivery_name(delivery),
+                fault_name(fault)
+            );
+            let (report, bytes) = simulate_traced(&base, &spec, seed, reproduce)?;
+            let (header, events) = trace::read(&bytes[..]).context("reading back the RPC trace")?;
+            let outcome = report.outcome.as_ref().map_or_else(|| "no outcome".to_string(), describe);
+            let narration = format!(
+                "Client n0 calls Increment on the likes counter (12,300) at server n1. The client saw {outcome}; \
+                 the server executed the call {} time{} and the counter ended at {}.",
+                report.server_executions,
+                if report.server_executions == 1 { "" } else { "s" },
+                report.final_value
+            );
+            self.trace(title, &narration, &header, &events)?;
+        }
+        Ok(())
+    }
+
     /// Writes `index.html`; returns its path.
     pub(crate) fn finish(self) -> anyhow::Result<PathBuf> {
         let page = herald_viz::report::index(

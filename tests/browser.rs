@@ -128,7 +128,7 @@ fn the_report_and_a_100k_event_explorer_work_in_chromium() {
     let report = dir.join("herald-report");
     let v = selftest(&report.join("index.html"));
     assert_eq!(v["ok"], true, "{v}");
-    assert!(v["entries"].as_u64().unwrap() >= 19, "{v}");
+    assert!(v["entries"].as_u64().unwrap() >= 23, "{v}");
     assert_eq!(v["loaded"], v["images"], "{v}");
     let partition = std::fs::read_dir(&report)
         .unwrap()

@@ -146,3 +146,28 @@ fn a_promised_property_violated_exits_1_and_names_the_seed() {
     let first = &v["first_completeness_violation"];
     assert!(first["seed"].is_u64() && first["t_ns"].is_u64() && first["node"] == 2, "{v}");
 }
+
+#[test]
+fn a_single_run_writes_its_trace_with_the_crash_and_the_suspicion() {
+    let path = common::temp("fd.jsonl");
+    let p = path.to_str().unwrap();
+    let out = herald(&[
+        "sim",
+        "failure-detector",
+        "--detector",
+        "perfect",
+        "--timing",
+        "synchronous",
+        "--node-model",
+        "crash-stop",
+        "--crash",
+        "2@300ms",
+        "--trace",
+        p,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let trace = std::fs::read_to_string(&path).unwrap();
+    assert!(trace.lines().next().unwrap().contains("\"scenario\":\"failure-detector\""));
+    assert!(trace.contains("\"crash\""), "the crash is in the trace");
+    assert!(trace.contains("\"output\""), "so are the detectors' suspicions");
+}

@@ -233,8 +233,15 @@ pub(crate) fn run(args: &SimArgs, config: &SimConfig) -> anyhow::Result<ExitCode
     let results = sweep::sweep_with(
         seeds.clone(),
         threads,
-        || Simulation::new(config.clone(), move |_| FdNode::new(detector, n)).expect("the configuration was validated"),
-        |sim, seed| judge(seed, &sim.run(seed), &detector, &bounds),
+        || {
+            let sim = Simulation::new(config.clone(), move |_| FdNode::new(detector, n));
+            sim.expect("the configuration was validated").recording(args.trace.is_some() && args.seeds.is_none())
+        },
+        |sim, seed| {
+            let run = sim.run(seed);
+            super::trace_single(args, &run, "failure-detector", seed);
+            judge(seed, &run, &detector, &bounds)
+        },
         |_| {},
     );
     let count = |f: fn(&Judged) -> &Result<(), FdViolation>| results.iter().filter(|(_, j)| f(j).is_err()).count();

@@ -8,18 +8,17 @@
 //! `fifo` exactly once and in send order; `none` nothing forged (which an active adversary breaks:
 //! the demonstration), and exactly once on a reliable network. The JSON report sums the tallies over the runs.
 
+use super::{Failures, Sweep};
 use crate::cli::{LinkKind, SimArgs};
-use crate::report::{self, EXIT_USAGE, Outcome};
-use anyhow::Context as _;
+use crate::report::{EXIT_USAGE, Outcome};
 use herald_core::{Node, NodeId};
 use herald_protocols::links::{
     self, AuthenticatedConfig, AuthenticatedLink, Delivery, FifoLink, RetryDedupConfig, RetryDedupLink, Tally, Workload,
 };
 use herald_sim::oracle::{self, Oracle};
-use herald_sim::{NetworkModel, Run, SimConfig, Simulation, sweep};
+use herald_sim::{NetworkModel, Run, SimConfig, Simulation};
 use serde_json::json;
 use std::process::ExitCode;
-use std::time::Instant;
 
 pub(crate) fn run(args: &SimArgs, config: &SimConfig) -> anyhow::Result<ExitCode> {
     if config.nodes < 2 {
@@ -101,35 +100,14 @@ fn drive<N: Node<Output = Delivery>>(
         let sim = Simulation::new(config.clone(), move |_| make(w2.clone()))?.recording(true);
         Ok((sim, oracles(args.link, config, &w)))
     };
-    build()?; // validates once, so that workers may expect
-    let count = args.seeds.unwrap_or(1);
-    let seeds = args.seed..args.seed.checked_add(count).context("--seed + --seeds overflows")?;
-    let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let started = Instant::now();
-    let results = sweep::sweep_with(
-        seeds.clone(),
-        threads,
-        || build().expect("the configuration was validated"),
-        |(sim, oracles), seed| {
-            let run = sim.run(seed);
-            if args.seeds.is_none() {
-                if let Some(path) = &args.trace {
-                    let reproduce = report::reproduce(seed, &[]);
-                    if let Err(e) = report::write_trace(&run, path, "links", Some(reproduce)) {
-                        eprintln!("herald: {e:#}");
-                    }
-                }
-            }
-            Judged { tally: tally_of(&w, &run), outcome: Outcome::of(&run, oracles) }
-        },
-        |_| {},
-    );
-    let wall_ms = started.elapsed().as_secs_f64() * 1e3;
-
+    let Sweep { seeds, results, wall_ms } = super::sweep(args, build, |(sim, oracles), seed| {
+        let run = sim.run(seed);
+        super::trace_single(args, &run, "links", seed);
+        Judged { tally: tally_of(&w, &run), outcome: Outcome::of(&run, oracles) }
+    })?;
     let mut sum = Tally::default();
-    let (mut violations, mut liveness_failures, mut exactly_once) = (0u64, 0u64, true);
-    let mut failed = Vec::new();
-    for (seed, j) in &results {
+    let mut exactly_once = true;
+    for (_, j) in &results {
         let t = &j.tally;
         sum.delivered += t.delivered;
         sum.duplicates_delivered += t.duplicates_delivered;
@@ -137,17 +115,8 @@ fn drive<N: Node<Output = Delivery>>(
         sum.forged_delivered += t.forged_delivered;
         sum.out_of_order += t.out_of_order;
         exactly_once &= links::check_exactly_once(t).is_ok();
-        match &j.outcome {
-            Outcome::Ok => continue,
-            Outcome::Violated { .. } => violations += 1,
-            Outcome::LivenessFailed { .. } => liveness_failures += 1,
-        }
-        if failed.len() < 10 {
-            let mut entry = json!({ "seed": seed, "reproduce": report::reproduce(*seed, &[]) });
-            report::merge_into(&mut entry, serde_json::to_value(&j.outcome)?);
-            failed.push(entry);
-        }
     }
+    let failures = Failures::of(results.iter().map(|(seed, j)| (*seed, &j.outcome)))?;
     let v = json!({
         "scenario": "links",
         "link": name(args.link),
@@ -156,15 +125,15 @@ fn drive<N: Node<Output = Delivery>>(
         "messages_per_sender": args.messages,
         "seed": args.seed,
         "runs": results.len(),
-        "violations": violations,
-        "liveness_failures": liveness_failures,
+        "violations": failures.violations,
+        "liveness_failures": failures.liveness_failures,
         "delivered_exactly_once": exactly_once,
         "delivered": sum.delivered,
         "duplicates_delivered": sum.duplicates_delivered,
         "missing": sum.missing,
         "forged_delivered": sum.forged_delivered,
         "out_of_order": sum.out_of_order,
-        "failed_seeds": failed,
+        "failed_seeds": failures.failed,
         "wall_ms": wall_ms,
     });
     if args.json {
@@ -178,7 +147,7 @@ fn drive<N: Node<Output = Delivery>>(
             results.len(),
             wall_ms / 1e3
         );
-        outln!("  violations  {violations} (liveness failures {liveness_failures})");
+        outln!("  violations  {} (liveness failures {})", failures.violations, failures.liveness_failures);
         outln!(
             "  delivered   {} · duplicates {} · missing {} · forged {} · out of order {}",
             sum.delivered,
@@ -188,16 +157,29 @@ fn drive<N: Node<Output = Delivery>>(
             sum.out_of_order
         );
         outln!("  exactly once in every run: {exactly_once}");
-        for f in &failed {
-            outln!("  seed {}: {}", f["seed"], f["detail"].as_str().unwrap_or_default());
-        }
+        failures.print()?;
     }
-    let code = if violations > 0 {
-        report::EXIT_VIOLATED
-    } else if liveness_failures > 0 {
-        report::EXIT_LIVENESS
-    } else {
-        0
-    };
-    Ok(ExitCode::from(code))
+    Ok(failures.exit_code())
+}
+
+/// One run of the links workload (`messages` from every node but node 1 to node 1) over `link`
+/// with `seed`: what the receiver got. The tour's link rows.
+pub(crate) fn tally_once(config: &SimConfig, link: LinkKind, messages: u64, seed: u64) -> anyhow::Result<Tally> {
+    fn once<N: Node<Output = Delivery>>(
+        config: &SimConfig,
+        w: Workload,
+        make: impl Fn(Workload) -> N + 'static,
+        seed: u64,
+    ) -> anyhow::Result<Tally> {
+        let w2 = w.clone();
+        let run = Simulation::new(config.clone(), move |_| make(w2.clone()))?.run(seed);
+        Ok(tally_of(&w, &run))
+    }
+    let w = Workload::new(messages);
+    match link {
+        LinkKind::None => once(config, w, |w| w, seed),
+        LinkKind::RetryDedup => once(config, w, |w| RetryDedupLink::new(w, RetryDedupConfig::default()), seed),
+        LinkKind::Authenticated => once(config, w, |w| AuthenticatedLink::new(w, AuthenticatedConfig::default()), seed),
+        LinkKind::Fifo => once(config, w, FifoLink::new, seed),
+    }
 }

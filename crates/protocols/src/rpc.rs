@@ -30,27 +30,105 @@
 //! is ([`LikeSet`]), and can be retried without dedup (though idempotence stops helping when other
 //! updates interleave with the retry, lecture §1.2).
 //!
-//! Inputs: `on_start` (the client issues all its calls concurrently), `on_message` (requests and
-//! responses), `on_timer` (deadlines, retry backoff, the server's reply after its service time),
-//! `on_recover` (the server reloads state and dedup table). Effects: sends, timers, `persist` of
-//! the server's state, and [`RpcEvent`] observations: per client attempt, per finished call, and
-//! per server execution.
+//! **Where idempotence stops helping** (R4): client 1's `add like` is executed but its ack is
+//! lost; client 2 reads the set and removes the like; client 1's retry adds it back — `f(g(f(x)))
+//! ≠ g(f(x))`. The fix is a logical timestamp per update and deletion by tombstone, with the
+//! retry carrying its *original* timestamp ([`LikeSet::lww`]). The client stamps each call once,
+//! when it is issued, with a Lamport clock that passes every timestamp a response reveals
+//! ([`Service::stamp`], [`Service::observed`]), so a write made after reading another is later.
+//!
+//! **Marshalling.** Request and response bodies are marshalled in the client's and server's
+//! [`Format`]: the Herald codec (postcard) or JSON for REST-style services ([`payments`] has the
+//! lecture's m₁/m₂ messages as golden vectors).
+//!
+//! **Client sequence numbers survive a crash.** A restarted client must not reuse the sequence
+//! numbers of calls it made before the crash: a deduplicating server would answer the new call
+//! with the old call's stored response, silently dropping the update. The client persists the
+//! first sequence number it has not yet used before it issues calls, and a recovered client
+//! continues from there.
+//!
+//! Inputs: `on_start` (the client issues its calls: all at once, or one per `interval` from
+//! `start`), `on_message` (requests and responses), `on_timer` (issue, deadlines, retry backoff,
+//! the server's reply after its service time), `on_recover` (the server reloads state and dedup
+//! table; the client reloads its sequence floor and starts its calls afresh). Effects: sends,
+//! timers, `persist`, and [`RpcEvent`] observations: per client attempt, per finished call (with
+//! its latency), and per server execution.
 
-use herald_core::{Context, Durable, Message, Node, NodeId, Observation, codec};
+use herald_core::{Context, Durable, Message, Node, NodeId, Observation, Time, codec};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::time::Duration;
 
+mod likes;
+pub mod payments;
+
+pub use likes::{LIKES_START, Like, LikeSet, LikeSetRequest, LikeSetResponse, Likes, LikesRequest, LikesResponse};
+
 /// A typed service: its request and response enums and the handler that executes a request.
 pub trait Service: Clone + Debug + Serialize + DeserializeOwned + 'static {
+    /// Every method is idempotent: running a request twice has the effect of running it once, so
+    /// exactly-once needs no dedup table (the update may physically run several times).
+    const IDEMPOTENT: bool = false;
     /// The methods and their arguments.
     type Request: Message;
     /// The results.
     type Response: Message + Observation;
     /// Executes `req`. An `Err` is a definite error: the handler must not have changed state.
     fn handle(&mut self, req: &Self::Request) -> Result<Self::Response, ServerError>;
+
+    /// Stamps `req` with the client's logical time `at` when the call is issued. It happens once
+    /// per call: every retry carries the same stamp. The default ignores timestamps.
+    fn stamp(req: &mut Self::Request, at: Timestamp) {
+        let _ = (req, at);
+    }
+
+    /// The logical time a response reveals (e.g. of the record it read); the client's clock moves
+    /// past it, so the client's later writes are stamped later (Lamport's rule).
+    fn observed(resp: &Self::Response) -> Option<Timestamp> {
+        let _ = resp;
+        None
+    }
+}
+
+/// A logical (Lamport) timestamp: a counter, ties broken by the node that made it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Timestamp {
+    /// The Lamport counter.
+    pub counter: u64,
+    /// The node that stamped it.
+    pub node: NodeId,
+}
+
+/// How request and response bodies are marshalled.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Format {
+    /// The Herald codec (postcard): compact binary.
+    #[default]
+    Postcard,
+    /// JSON (`serde_json`), as REST-style web services use.
+    Json,
+}
+
+impl Format {
+    /// Marshals `value`.
+    pub fn marshal<T: Serialize>(self, value: &T) -> Vec<u8> {
+        match self {
+            Self::Postcard => codec::encode(value),
+            // Serializing a derived type to JSON only fails for maps with non-string keys, which no
+            // service message uses; the codec's own encode makes the same promise.
+            Self::Json => serde_json::to_vec(value).expect("service messages serialize to JSON"),
+        }
+    }
+
+    /// Unmarshals bytes made by [`Format::marshal`], or says why they are not a `T`.
+    pub fn unmarshal<T: DeserializeOwned>(self, bytes: &[u8]) -> Result<T, String> {
+        match self {
+            Self::Postcard => codec::decode(bytes).map_err(|e| e.to_string()),
+            Self::Json => serde_json::from_slice(bytes).map_err(|e| e.to_string()),
+        }
+    }
 }
 
 /// A definite error from the server: the call did not happen.
@@ -140,9 +218,10 @@ impl Delivery {
             Self::AtLeastOnce { backoff, .. } | Self::ExactlyOnce { backoff, .. } => backoff,
         }
     }
-    /// Whether the server must deduplicate.
-    pub fn dedup(&self) -> bool {
-        matches!(self, Self::ExactlyOnce { .. })
+    /// Whether a server of `S` must deduplicate: exactly-once needs either a dedup table or an
+    /// idempotent handler ([`Service::IDEMPOTENT`]), whose repeated runs have the effect of one.
+    pub fn dedup_for<S: Service>(&self) -> bool {
+        matches!(self, Self::ExactlyOnce { .. }) && !S::IDEMPOTENT
     }
 }
 
@@ -195,6 +274,8 @@ pub enum Timer {
         /// The call.
         seq: u64,
     },
+    /// Client: issue the next call.
+    Issue,
     /// Server: the service time of this attempt is over; send its reply.
     Reply {
         /// The call.
@@ -222,6 +303,8 @@ pub enum RpcEvent<T> {
         seq: u64,
         /// The final outcome.
         outcome: CallOutcome<T>,
+        /// From issuing the call to this outcome, on the client's clock, ns.
+        latency_ns: u64,
     },
     /// Server: the handler ran for this call (so the effect, if any, was applied).
     Executed {
@@ -243,6 +326,19 @@ pub struct ClientConfig {
     pub delivery: Delivery,
     /// How long one attempt waits for its answer.
     pub deadline: Duration,
+    /// When the first call is issued, after start.
+    pub start: Duration,
+    /// Between issuing one call and the next; zero issues every call at once.
+    pub interval: Duration,
+    /// How bodies are marshalled (must match the server's).
+    pub format: Format,
+}
+
+impl ClientConfig {
+    /// Calls `server` with `delivery` and `deadline`, all calls at once at start, postcard bodies.
+    pub fn new(server: NodeId, delivery: Delivery, deadline: Duration) -> Self {
+        Self { server, delivery, deadline, start: Duration::ZERO, interval: Duration::ZERO, format: Format::Postcard }
+    }
 }
 
 /// Server parameters.
@@ -252,12 +348,22 @@ pub struct ServerConfig {
     pub dedup: bool,
     /// Time between executing a request and sending its reply (a crash in this window is F3).
     pub service_time: Duration,
+    /// How bodies are marshalled (must match the clients').
+    pub format: Format,
+}
+
+impl ServerConfig {
+    /// A server that deduplicates iff `dedup`, replies `service_time` after executing, postcard.
+    pub fn new(dedup: bool, service_time: Duration) -> Self {
+        Self { dedup, service_time, format: Format::Postcard }
+    }
 }
 
 #[derive(Clone, Debug)]
 struct Pending {
     body: Vec<u8>,
     attempt: u32,
+    issued: Time,
 }
 
 /// The client's state.
@@ -265,8 +371,17 @@ struct Pending {
 pub struct Client<S: Service> {
     config: ClientConfig,
     calls: Vec<S::Request>,
+    /// The sequence number of `calls[0]`: the floor persisted before this incarnation's calls.
+    seq_base: u64,
+    /// The next call to issue.
+    next: usize,
+    /// The Lamport clock that stamps calls.
+    clock: u64,
     pending: BTreeMap<u64, Pending>,
 }
+
+/// The durable key of the client's sequence floor.
+pub const CLIENT_KEY: &str = "rpc/client";
 
 /// A marshalled response, or a definite error.
 type Marshalled = Result<Vec<u8>, ServerError>;
@@ -301,9 +416,9 @@ pub enum Rpc<S: Service> {
 }
 
 impl<S: Service> Rpc<S> {
-    /// A client that issues `calls` concurrently at start.
+    /// A client that issues `calls` (at start, or spaced by `config.interval`).
     pub fn client(config: ClientConfig, calls: Vec<S::Request>) -> Self {
-        Self::Client(Client { config, calls, pending: BTreeMap::new() })
+        Self::Client(Client { config, calls, seq_base: 0, next: 0, clock: 0, pending: BTreeMap::new() })
     }
 
     /// A server whose service starts as `service`.
@@ -333,9 +448,9 @@ impl<S: Service> Rpc<S> {
     }
 }
 
-fn outcome_of<T: DeserializeOwned>(result: Result<Vec<u8>, ServerError>) -> CallOutcome<T> {
+fn outcome_of<T: DeserializeOwned>(format: Format, result: Result<Vec<u8>, ServerError>) -> CallOutcome<T> {
     match result {
-        Ok(bytes) => match codec::decode(&bytes) {
+        Ok(bytes) => match format.unmarshal(&bytes) {
             Ok(v) => CallOutcome::Ok(v),
             Err(e) => CallOutcome::ServerError { status: 502, message: format!("undecodable response: {e}") },
         },
@@ -344,6 +459,38 @@ fn outcome_of<T: DeserializeOwned>(result: Result<Vec<u8>, ServerError>) -> Call
 }
 
 impl<S: Service> Client<S> {
+    /// Reserves this incarnation's sequence numbers, then issues the calls (now or on a timer).
+    fn start(&mut self, ctx: &mut Context<'_, Rpc<S>>) {
+        // Persisted before any call leaves, so no crash can make a later incarnation reuse them.
+        ctx.persist_value(CLIENT_KEY, &(self.seq_base + self.calls.len() as u64));
+        if self.config.start.is_zero() && self.config.interval.is_zero() {
+            while self.next < self.calls.len() {
+                self.issue(ctx);
+            }
+        } else if !self.calls.is_empty() {
+            ctx.set_timer(Timer::Issue, self.config.start);
+        }
+    }
+
+    /// Issues the next call: stamps it with the Lamport clock, marshals it once, sends attempt 1.
+    fn issue(&mut self, ctx: &mut Context<'_, Rpc<S>>) {
+        let Some(call) = self.calls.get(self.next) else { return };
+        let seq = self.seq_base + self.next as u64;
+        self.next += 1;
+        self.clock += 1;
+        let mut req = call.clone();
+        S::stamp(&mut req, Timestamp { counter: self.clock, node: ctx.id() });
+        let body = self.config.format.marshal(&req);
+        self.pending.insert(seq, Pending { body, attempt: 1, issued: ctx.now() });
+        self.send(seq, ctx);
+    }
+
+    fn finish(&mut self, seq: u64, outcome: CallOutcome<S::Response>, ctx: &mut Context<'_, Rpc<S>>) {
+        let Some(p) = self.pending.remove(&seq) else { return };
+        let latency_ns = ctx.now().as_nanos().saturating_sub(p.issued.as_nanos());
+        ctx.output(RpcEvent::Done { seq, outcome, latency_ns });
+    }
+
     fn send(&mut self, seq: u64, ctx: &mut Context<'_, Rpc<S>>) {
         let Some(p) = self.pending.get(&seq) else { return };
         let id = RequestId { client: ctx.id(), seq };
@@ -363,11 +510,15 @@ impl<S: Service> Client<S> {
         if id.client != ctx.id() || self.pending.get(&id.seq).is_none_or(|p| p.attempt != attempt) {
             return;
         }
-        self.pending.remove(&id.seq);
         ctx.cancel_timer(Timer::Deadline { seq: id.seq, attempt });
-        let outcome: CallOutcome<S::Response> = outcome_of(result);
+        let outcome: CallOutcome<S::Response> = outcome_of(self.config.format, result);
+        if let CallOutcome::Ok(resp) = &outcome {
+            if let Some(t) = S::observed(resp) {
+                self.clock = self.clock.max(t.counter);
+            }
+        }
         ctx.output(RpcEvent::Attempt { seq: id.seq, attempt, outcome: outcome.clone() });
-        ctx.output(RpcEvent::Done { seq: id.seq, outcome });
+        self.finish(id.seq, outcome, ctx);
     }
 
     fn on_timer(&mut self, timer: Timer, ctx: &mut Context<'_, Rpc<S>>) {
@@ -381,8 +532,13 @@ impl<S: Service> Client<S> {
                 if attempt < self.config.delivery.attempts_max() {
                     ctx.set_timer(Timer::Retry { seq }, self.config.delivery.backoff().after(attempt));
                 } else {
-                    self.pending.remove(&seq);
-                    ctx.output(RpcEvent::Done { seq, outcome: CallOutcome::NoResponse });
+                    self.finish(seq, CallOutcome::NoResponse, ctx);
+                }
+            }
+            Timer::Issue => {
+                self.issue(ctx);
+                if self.next < self.calls.len() {
+                    ctx.set_timer(Timer::Issue, self.config.interval);
                 }
             }
             Timer::Retry { seq } => {
@@ -405,9 +561,10 @@ impl<S: Service> Server<S> {
                 return;
             }
         }
-        let result = match codec::decode::<S::Request>(body) {
+        let format = self.config.format;
+        let result = match format.unmarshal::<S::Request>(body) {
             Ok(req) => self.record.service.handle(&req).map(|response| {
-                let bytes = codec::encode(&response);
+                let bytes = format.marshal(&response);
                 ctx.output(RpcEvent::Executed { id, attempt, response });
                 bytes
             }),
@@ -429,11 +586,8 @@ impl<S: Service> Node for Rpc<S> {
     type Output = RpcEvent<S::Response>;
 
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
-        let Self::Client(c) = self else { return };
-        for (seq, req) in std::mem::take(&mut c.calls).into_iter().enumerate() {
-            let seq = seq as u64;
-            c.pending.insert(seq, Pending { body: codec::encode(&req), attempt: 1 });
-            c.send(seq, ctx);
+        if let Self::Client(c) = self {
+            c.start(ctx);
         }
     }
 
@@ -470,84 +624,14 @@ impl<S: Service> Node for Rpc<S> {
                     .flatten()
                     .unwrap_or_else(|| ServerRecord { service: s.initial.clone(), dedup: BTreeMap::new() });
             }
-            Self::Client(_) => self.on_start(ctx),
+            Self::Client(c) => {
+                // The calls in flight died with the crash; the workload starts afresh with sequence
+                // numbers no earlier incarnation used. Unreadable storage: start from 0 (the state
+                // a client that never persisted has).
+                c.seq_base = durable.get_value::<u64>(CLIENT_KEY).ok().flatten().unwrap_or(0);
+                c.start(ctx);
+            }
         }
-    }
-}
-
-/// The "likes" workload's service: a counter with a non-idempotent `Increment`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Likes {
-    /// The count.
-    pub count: u64,
-}
-
-/// The likes counter's starting value [K L3240].
-pub const LIKES_START: u64 = 12_300;
-
-impl Default for Likes {
-    fn default() -> Self {
-        Self { count: LIKES_START }
-    }
-}
-
-/// [`Likes`] methods.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum LikesRequest {
-    /// `count += 1` (not idempotent).
-    Increment,
-    /// Read the count.
-    Get,
-}
-
-/// [`Likes`] results.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum LikesResponse {
-    /// The count after the call.
-    Count(u64),
-}
-
-impl Service for Likes {
-    type Request = LikesRequest;
-    type Response = LikesResponse;
-    fn handle(&mut self, req: &LikesRequest) -> Result<LikesResponse, ServerError> {
-        if *req == LikesRequest::Increment {
-            self.count += 1;
-        }
-        Ok(LikesResponse::Count(self.count))
-    }
-}
-
-/// The idempotent alternative: the set of likers, with the count derived as its cardinality.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LikeSet {
-    /// Who liked.
-    pub likers: std::collections::BTreeSet<u64>,
-}
-
-impl Default for LikeSet {
-    fn default() -> Self {
-        Self { likers: (0..LIKES_START).collect() }
-    }
-}
-
-/// [`LikeSet`] methods.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum LikeSetRequest {
-    /// `likers ∪= {user}` (idempotent).
-    Add {
-        /// The user.
-        user: u64,
-    },
-}
-
-impl Service for LikeSet {
-    type Request = LikeSetRequest;
-    type Response = LikesResponse;
-    fn handle(&mut self, req: &LikeSetRequest) -> Result<LikesResponse, ServerError> {
-        let LikeSetRequest::Add { user } = *req;
-        self.likers.insert(user);
-        Ok(LikesResponse::Count(self.likers.len() as u64))
     }
 }
 
@@ -572,7 +656,7 @@ mod tests {
     }
 
     fn server(dedup: bool) -> Rpc<Likes> {
-        Rpc::server(ServerConfig { dedup, service_time: Duration::ZERO }, Likes::default())
+        Rpc::server(ServerConfig::new(dedup, Duration::ZERO), Likes::default())
     }
 
     fn request(attempt: u32) -> Msg {
@@ -619,7 +703,7 @@ mod tests {
     #[test]
     fn client_retries_then_drops_stray_replies() {
         let delivery = Delivery::AtLeastOnce { attempts_max: 3, backoff: Backoff::default() };
-        let cfg = ClientConfig { server: S, delivery, deadline: Duration::from_millis(50) };
+        let cfg = ClientConfig::new(S, delivery, Duration::from_millis(50));
         let mut c = Rpc::<Likes>::client(cfg, vec![LikesRequest::Increment]);
         run(&mut c, |n, ctx| n.on_start(ctx));
         let fx = run(&mut c, |n, ctx| n.on_timer(Timer::Deadline { seq: 0, attempt: 1 }, ctx));
@@ -636,27 +720,129 @@ mod tests {
         assert!(stray.is_empty(), "the late reply of attempt 1 is dropped");
         let fx = run(&mut c, |n, ctx| n.on_message(S, reply(2, 12_302), ctx));
         let ok = CallOutcome::Ok(LikesResponse::Count(12_302));
-        assert!(fx.contains(&Effect::Output(RpcEvent::Done { seq: 0, outcome: ok })));
+        assert!(fx.contains(&Effect::Output(RpcEvent::Done { seq: 0, outcome: ok, latency_ns: 0 })));
         assert_eq!(c.pending(), 0);
         assert!(run(&mut c, |n, ctx| n.on_message(S, reply(2, 1), ctx)).is_empty(), "a finished call ignores replies");
     }
 
     #[test]
     fn at_most_once_gives_up_after_one_deadline() {
-        let cfg = ClientConfig { server: S, delivery: Delivery::AtMostOnce, deadline: Duration::from_millis(50) };
+        let cfg = ClientConfig::new(S, Delivery::AtMostOnce, Duration::from_millis(50));
         let mut c = Rpc::<Likes>::client(cfg, vec![LikesRequest::Increment, LikesRequest::Get]);
         let fx = run(&mut c, |n, ctx| n.on_start(ctx));
         assert_eq!(fx.iter().filter(|e| matches!(e, Effect::Send { .. })).count(), 2, "calls run concurrently");
         let fx = run(&mut c, |n, ctx| n.on_timer(Timer::Deadline { seq: 0, attempt: 1 }, ctx));
-        assert!(fx.contains(&Effect::Output(RpcEvent::Done { seq: 0, outcome: CallOutcome::NoResponse })));
+        assert!(fx.contains(&Effect::Output(RpcEvent::Done {
+            seq: 0,
+            outcome: CallOutcome::NoResponse,
+            latency_ns: 0
+        })));
         assert_eq!(c.pending(), 1);
     }
 
+    fn durable_of<N: Node>(fx: &[Effect<N>]) -> Durable {
+        let mut durable = Durable::new();
+        for e in fx {
+            if let Effect::Persist { key, bytes } = e {
+                durable.put(key.clone(), bytes.clone());
+            }
+        }
+        durable
+    }
+
+    fn sent_seqs(fx: &[Effect<Rpc<Likes>>]) -> Vec<u64> {
+        fx.iter()
+            .filter_map(|e| match e {
+                Effect::Send { msg: Msg::Request { id, .. }, .. } => Some(id.seq),
+                _ => None,
+            })
+            .collect()
+    }
+
     #[test]
-    fn like_set_is_idempotent() {
-        let mut s = LikeSet::default();
-        let add = LikeSetRequest::Add { user: 99_999 };
-        s.handle(&add).unwrap();
-        assert_eq!(s.handle(&add).unwrap(), LikesResponse::Count(12_301));
+    fn a_recovered_client_never_reuses_a_sequence_number() {
+        let cfg = ClientConfig::new(S, Delivery::AtMostOnce, Duration::from_millis(50));
+        let calls = vec![LikesRequest::Increment, LikesRequest::Increment];
+        let mut c = Rpc::<Likes>::client(cfg.clone(), calls.clone());
+        let fx = run(&mut c, |n, ctx| n.on_start(ctx));
+        assert_eq!(sent_seqs(&fx), vec![0, 1]);
+        let persist = fx.iter().position(|e| matches!(e, Effect::Persist { .. })).unwrap();
+        let first_send = fx.iter().position(|e| matches!(e, Effect::Send { .. })).unwrap();
+        assert!(persist < first_send, "the floor is durable before any call leaves");
+        let mut fresh = Rpc::<Likes>::client(cfg, calls);
+        let fx = run(&mut fresh, |n, ctx| n.on_recover(&durable_of(&fx), ctx));
+        assert_eq!(sent_seqs(&fx), vec![2, 3]);
+    }
+
+    #[test]
+    fn spaced_calls_are_issued_one_per_interval() {
+        let mut cfg = ClientConfig::new(S, Delivery::AtMostOnce, Duration::from_millis(50));
+        cfg.start = Duration::from_millis(3);
+        cfg.interval = Duration::from_millis(10);
+        let mut c = Rpc::<Likes>::client(cfg, vec![LikesRequest::Increment; 2]);
+        let fx = run(&mut c, |n, ctx| n.on_start(ctx));
+        assert!(sent_seqs(&fx).is_empty());
+        assert!(fx.contains(&Effect::SetTimer { timer: Timer::Issue, after: Duration::from_millis(3) }));
+        let fx = run(&mut c, |n, ctx| n.on_timer(Timer::Issue, ctx));
+        assert_eq!(sent_seqs(&fx), vec![0]);
+        assert!(fx.contains(&Effect::SetTimer { timer: Timer::Issue, after: Duration::from_millis(10) }));
+        let fx = run(&mut c, |n, ctx| n.on_timer(Timer::Issue, ctx));
+        assert_eq!(sent_seqs(&fx), vec![1]);
+        assert!(!fx.iter().any(|e| matches!(e, Effect::SetTimer { timer: Timer::Issue, .. })), "no third call");
+    }
+
+    #[test]
+    fn calls_are_stamped_once_and_later_than_what_the_client_has_read() {
+        let mut cfg = ClientConfig::new(S, Delivery::AtMostOnce, Duration::from_millis(50));
+        cfg.interval = Duration::from_millis(10);
+        let calls = vec![LikeSetRequest::Get { user: 1 }, LikeSetRequest::remove(1)];
+        let mut c = Rpc::<LikeSet>::client(cfg, calls);
+        type Step<'a> = &'a mut dyn FnMut(&mut Rpc<LikeSet>, &mut Context<'_, Rpc<LikeSet>>);
+        let mut step = |f: Step<'_>| {
+            let (mut rng, mut fx) = (Rng::new(0), Vec::new());
+            let mut ctx = Context::new(C, &[S], Time::ZERO, &mut rng, &mut fx);
+            f(&mut c, &mut ctx);
+            fx
+        };
+        step(&mut |n, ctx| n.on_start(ctx));
+        step(&mut |n, ctx| n.on_timer(Timer::Issue, ctx));
+        // The read reveals a record written at counter 41 by another node.
+        let seen = Timestamp { counter: 41, node: NodeId(7) };
+        let resp = LikeSetResponse { user: 1, present: true, t: Some(seen), count: 1 };
+        let id = RequestId { client: C, seq: 0 };
+        step(&mut |n, ctx| n.on_message(S, Msg::Response { id, attempt: 1, result: Ok(codec::encode(&resp)) }, ctx));
+        let fx = step(&mut |n, ctx| n.on_timer(Timer::Issue, ctx));
+        let Some(Effect::Send { msg: Msg::Request { body, .. }, .. }) = fx.first() else { panic!("{fx:?}") };
+        let LikeSetRequest::Remove { t, .. } = codec::decode(body).unwrap() else { panic!() };
+        assert!(t > seen, "{t:?} is later than the write it read");
+        let retry = step(&mut |n, ctx| {
+            n.on_timer(Timer::Deadline { seq: 1, attempt: 1 }, ctx);
+        });
+        assert!(retry.iter().all(|e| !matches!(e, Effect::Send { .. })), "at-most-once: no retry");
+    }
+
+    #[test]
+    fn json_bodies_are_the_lectures_m1_on_the_wire() {
+        let mut cfg = ClientConfig::new(S, Delivery::AtMostOnce, Duration::from_millis(50));
+        cfg.format = Format::Json;
+        let mut c = Rpc::<payments::Payments>::client(cfg, vec![payments::PaymentRequest::lecture_example()]);
+        let (mut rng, mut fx) = (Rng::new(0), Vec::new());
+        c.on_start(&mut Context::new(C, &[S], Time::ZERO, &mut rng, &mut fx));
+        let body = fx.iter().find_map(|e| match e {
+            Effect::Send { msg: Msg::Request { body, .. }, .. } => Some(body.clone()),
+            _ => None,
+        });
+        assert_eq!(body.as_deref(), Some(payments::M1.as_bytes()));
+        // A server speaking JSON executes it; one speaking postcard rejects it definitely.
+        for (format, ok) in [(Format::Json, true), (Format::Postcard, false)] {
+            let mut s = Rpc::server(
+                ServerConfig { format, ..ServerConfig::new(false, Duration::ZERO) },
+                payments::Payments::default(),
+            );
+            let (mut rng, mut fx) = (Rng::new(0), Vec::new());
+            let msg = Msg::Request { id: RequestId { client: C, seq: 0 }, attempt: 1, body: body.clone().unwrap() };
+            s.on_message(C, msg, &mut Context::new(S, &[C], Time::ZERO, &mut rng, &mut fx));
+            assert_eq!(s.service().unwrap().made, u64::from(ok), "{format:?}");
+        }
     }
 }

@@ -15,12 +15,14 @@
 //!   ([`Summary`]).
 //! - Model [`oracle`]s check the simulator kept its promises; protocol oracles judge the protocol.
 //!   After the safety phase an optional liveness phase heals every fault and requires progress.
+//! - [`availability`] judges client requests against a service level objective (lecture §2.4).
 //! - [`shrink()`](shrink::shrink) minimises a failing run to a fault mask and an event limit.
 //!
 //! The simulator contains no protocol logic: it only interprets [`herald_core::Effect`]s.
 #![warn(missing_docs)]
 
 pub mod adversary;
+pub mod availability;
 mod engine;
 mod export;
 pub mod metrics;
