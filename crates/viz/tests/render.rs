@@ -217,4 +217,8 @@ fn out_of_order_and_unpaired_events_still_render() {
     assert!(svg.contains(">n3<"), "node lines extend to the highest id seen");
     events.reverse();
     assert_self_contained(&herald_viz::html::page(&h, &events));
+    // A header and nothing else still draws its node lines.
+    let empty = herald_viz::svg::diagram(&header("empty", 2), &[]);
+    assert_eq!(count(&empty, "<line class=\"lane\""), 2);
+    assert_self_contained(&herald_viz::html::page(&header("empty", 2), &[]));
 }
