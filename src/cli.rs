@@ -2,7 +2,7 @@
 
 use crate::parse;
 use crate::report::{self, EXIT_USAGE};
-use crate::{bench, generals, scenario, tour};
+use crate::{bench, generals, scenario, tour, viz};
 use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
 use herald_core::NodeId;
 use herald_sim::{
@@ -44,6 +44,8 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// See a run: render a trace as an HTML explorer, an SVG diagram, a ShiViz log or a latency plot.
+    Viz(viz::VizArgs),
     /// Benchmarks (measured in wall time; not tests).
     Bench {
         #[command(subcommand)]
@@ -495,6 +497,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Generals { what } => generals::run(&what),
         Command::Merge { files } => report::merge(&files),
         Command::Bench { what } => bench::run(&what),
+        Command::Viz(v) => viz::run(&v),
     }
 }
 

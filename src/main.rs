@@ -20,6 +20,8 @@ mod report;
 mod scenario;
 mod scenarios;
 mod tour;
+mod tour_report;
+mod viz;
 
 use clap::Parser;
 use std::process::ExitCode;

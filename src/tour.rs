@@ -183,6 +183,7 @@ pub(crate) fn run(args: &TourArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let mut rows = Vec::new();
     let mut all_ok = true;
+    let mut report = crate::tour_report::Report::create()?;
     for (model, lesson, config) in models() {
         let sc = scenario::broadcast(&config, NOTES, INTERVAL)?;
         // The tour shows what each model does; only the simulator's own guarantees must hold.
@@ -190,6 +191,13 @@ pub(crate) fn run(args: &TourArgs) -> anyhow::Result<ExitCode> {
         oracles.truncate(sc.model_oracles);
         let run = sc.sim.recording(true).run(args.seed);
         let outcome = crate::report::Outcome::of(&run, &oracles);
+        report.run(
+            model,
+            lesson,
+            &run,
+            "broadcast-demo",
+            format!("herald tour --seed {} (row: {model})", args.seed),
+        )?;
         all_ok &= outcome.is_ok();
         let c = &run.summary.counters;
         let l = &run.summary.latency_ns;
@@ -209,11 +217,14 @@ pub(crate) fn run(args: &TourArgs) -> anyhow::Result<ExitCode> {
         });
     }
     let generals = generals(args.seed)?;
+    report.generals(args.seed, &generals.two.iter().map(TwoRow::outcomes).collect::<Vec<_>>())?;
     // The lessons must show: if they do not, something is broken, and the tour says so.
     all_ok &= generals.byzantine.iter().map(|r| r.violations > 0).eq([false, true, false]);
     all_ok &= generals.final_stage_captured.iter().all(|(_, f)| *f == 1.0);
     let rpc = rpc::measure(args.seed)?;
     all_ok &= rpc.lessons_hold;
+    report.rpc(args.seed)?;
+    let index = report.finish()?;
     if args.json {
         outln!(
             "{}",
@@ -225,6 +236,8 @@ pub(crate) fn run(args: &TourArgs) -> anyhow::Result<ExitCode> {
         print_table(&rows, args.seed)?;
         print_generals(&generals)?;
         rpc::print(&rpc)?;
+        outln!("");
+        outln!("Diagrams and plots of every scenario: {}", index.display());
         outln!("({:.0} ms in all)", started.elapsed().as_secs_f64() * 1e3);
     }
     Ok(ExitCode::from(if all_ok { 0 } else { crate::report::EXIT_VIOLATED }))
@@ -308,6 +321,16 @@ struct ByzantineRow {
     runs: u64,
     violations: u64,
     messages_per_run: f64,
+}
+
+impl TwoRow {
+    fn outcomes(&self) -> crate::tour_report::TwoGenerals {
+        crate::tour_report::TwoGenerals {
+            stages: self.stages,
+            measured: [self.both, self.lone, self.neither],
+            expected: [self.both_expected, self.lone_expected, self.neither_expected],
+        }
+    }
 }
 
 const TWO_LOSS: f64 = 0.3;

@@ -5,6 +5,9 @@
 //!   protocols, never on each other; the viewer only on core.
 //! - Determinism: core, protocols, sim and check never name wall clocks, OS randomness, threads
 //!   (except the sweep worker pool), sockets, tokio, or hash-ordered collections.
+//! - The viewer (`herald-viz`) is a pure renderer: no file, socket, clock, thread or hash-ordered
+//!   collection (the same trace renders to the same bytes), and nothing it ships names an
+//!   `http(s)://` resource — pages never fetch from the network.
 //! - Hygiene: no `dbg!`/`todo!`/`unimplemented!` anywhere; every crate opens with a `//!` contract.
 
 use std::fs;
@@ -151,6 +154,49 @@ fn no_debugging_leftovers_and_every_crate_states_its_contract() {
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Banned in the viewer, with the reason reported on a hit.
+const VIEWER_BANNED: &[(&str, &str)] = &[
+    ("std::fs", "the viewer renders what it is given: files belong to the CLI"),
+    ("File::", "the viewer renders what it is given: files belong to the CLI"),
+    ("std::net", "the viewer never touches the network"),
+    ("std::thread", "rendering is a pure function"),
+    ("Instant::now", "rendering is a pure function of the trace"),
+    ("SystemTime::now", "rendering is a pure function of the trace"),
+    ("HashMap", "iteration order is random: the same trace must render to the same bytes"),
+    ("HashSet", "iteration order is random: the same trace must render to the same bytes"),
+];
+
+/// The one URL the viewer may contain: the SVG namespace, an identifier that is never fetched.
+const SVG_NAMESPACE: &str = "http://www.w3.org/2000/svg";
+
+#[test]
+fn the_viewer_is_pure_and_never_fetches_from_the_network() {
+    let mut problems = Vec::new();
+    let src = root().join("crates/viz/src");
+    let mut files: Vec<PathBuf> =
+        fs::read_dir(&src).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+    files.sort();
+    for path in files {
+        let rel = path.strip_prefix(root()).unwrap().to_string_lossy().replace('\\', "/");
+        let text = fs::read_to_string(&path).unwrap_or_default();
+        for (line_no, line) in text.lines().enumerate() {
+            let code = !line.trim_start().starts_with("//");
+            if path.extension().is_some_and(|e| e == "rs") && code {
+                for (needle, why) in VIEWER_BANNED {
+                    if line.contains(needle) {
+                        problems.push(format!("{rel}:{}: `{needle}` — {why}", line_no + 1));
+                    }
+                }
+            }
+            let without_namespace = line.replace(SVG_NAMESPACE, "");
+            if code && (without_namespace.contains("http://") || without_namespace.contains("https://")) {
+                problems.push(format!("{rel}:{}: names an http(s) URL: the viewer must load nothing", line_no + 1));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "viewer invariant broken (see ARCHITECTURE.md):\n{}", problems.join("\n"));
 }
 
 /// The tidy test must catch what it claims to: a planted violation is found.

@@ -120,7 +120,9 @@ pub(crate) fn run(args: &ByzantineArgs) -> anyhow::Result<Report> {
         let (reproduce, path) = (batch.replay)(case);
         let (_, run) = simulate_run(&instance, case, true)?;
         report::write_trace(&run, &path, "om", Some(reproduce))?;
-        eprintln!("trace: {}", path.display());
+        if !args.json {
+            eprintln!("trace: {}", path.display());
+        }
     }
     Ok(report)
 }

@@ -334,7 +334,7 @@ fn replay(
         report.first_violation = Some(describe(&case, &found.verdict));
         report.reproduce = Some(command);
         report.counterexample = Some(path);
-    } else {
+    } else if !args.json {
         eprintln!("{}: no violation; trace in {}", case.label, path.display());
     }
     Ok(())

@@ -404,6 +404,30 @@ pub(crate) fn simulate(base: &SimConfig, spec: &Spec, seed: u64) -> anyhow::Resu
     }
 }
 
+/// Runs `spec` once with `seed`, recorded: its report and its trace as JSON Lines.
+pub(crate) fn simulate_traced(
+    base: &SimConfig,
+    spec: &Spec,
+    seed: u64,
+    reproduce: String,
+) -> anyhow::Result<(Report, Vec<u8>)> {
+    fn one<S: Workload>(
+        spec: &Spec,
+        base: &SimConfig,
+        seed: u64,
+        reproduce: String,
+    ) -> anyhow::Result<(Report, Vec<u8>)> {
+        let run = build::<S>(spec, base)?.recording(true).run(seed);
+        let trace = run.write_trace(Vec::new(), "rpc", Some(reproduce))?;
+        Ok((report_of(spec, &run), trace))
+    }
+    match spec.workload {
+        RpcWorkload::Likes => one::<Likes>(spec, base, seed, reproduce),
+        RpcWorkload::LikeSet | RpcWorkload::LikeRace => one::<LikeSet>(spec, base, seed, reproduce),
+        RpcWorkload::Payments => one::<Payments>(spec, base, seed, reproduce),
+    }
+}
+
 pub(crate) fn workload_name(w: RpcWorkload) -> &'static str {
     match w {
         RpcWorkload::Likes => "likes",
