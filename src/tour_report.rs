@@ -254,6 +254,25 @@ impl Report {
             );
             self.trace(title, &narration, &header, &events)?;
         }
+        // The race of [K §5.1]: client n0's like is executed but its ack is lost; client n2 reads
+        // and unlikes; n0's retry arrives last.
+        for (title, lww, flag) in [
+            ("RPC race: a retried like undoes an unlike (plain set)", false, ""),
+            ("RPC race: timestamps and tombstones keep the unlike (LWW)", true, " --lww"),
+        ] {
+            let spec =
+                Spec { lww, ..Spec::new(RpcWorkload::LikeRace, RpcDelivery::AtLeastOnce, RpcFault::LoseFirstResponse) };
+            let reproduce =
+                format!("herald sim rpc --workload like-race --fault lose-first-response{flag} --seed {seed}");
+            let (report, bytes) = simulate_traced(&herald_sim::SimConfig::new(3), &spec, seed, reproduce)?;
+            let (header, events) = trace::read(&bytes[..]).context("reading back the RPC trace")?;
+            let narration = format!(
+                "n0 likes (its ack is lost), n2 reads and unlikes, n0 retries with its original timestamp. \
+                 At the end the like is {}.",
+                if report.liked == Some(true) { "back: the bug" } else { "gone: the tombstone's later timestamp wins" }
+            );
+            self.trace(title, &narration, &header, &events)?;
+        }
         Ok(())
     }
 
