@@ -2,7 +2,7 @@
 
 use crate::parse;
 use crate::report::{self, EXIT_USAGE};
-use crate::{bench, generals, scenario, tour};
+use crate::{bench, cluster, generals, scenario, tour};
 use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
 use herald_core::NodeId;
 use herald_sim::{
@@ -44,6 +44,14 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// A cluster of real processes over TCP (mutual TLS): write its configuration, or start it
+    /// locally and judge the outcome.
+    Cluster {
+        #[command(subcommand)]
+        what: cluster::ClusterCommand,
+    },
+    /// Run one node of a cluster (`herald cluster init` writes the configuration).
+    Run(cluster::RunArgs),
     /// Benchmarks (measured in wall time; not tests).
     Bench {
         #[command(subcommand)]
@@ -469,6 +477,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Generals { what } => generals::run(&what),
         Command::Merge { files } => report::merge(&files),
         Command::Bench { what } => bench::run(&what),
+        Command::Cluster { what } => cluster::run_cluster(&what),
+        Command::Run(args) => cluster::run_node(&args),
     }
 }
 

@@ -14,6 +14,7 @@ macro_rules! outln {
 
 mod bench;
 mod cli;
+mod cluster;
 mod generals;
 mod parse;
 mod report;

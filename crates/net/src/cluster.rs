@@ -180,6 +180,11 @@ pub struct InitOptions {
 pub fn init(dir: &Path, options: &InitOptions) -> Result<ClusterConfig, ConfigError> {
     let io = |what: &str, e: std::io::Error| ConfigError(format!("writing {what} in {}: {e}", dir.display()));
     fs::create_dir_all(dir).map_err(|e| io("the directory", e))?;
+    // Data of an earlier cluster in this directory belongs to other identities: start clean.
+    match fs::remove_dir_all(dir.join("data")) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io("(clearing data/)", e)),
+        _ => {}
+    }
     let ports: Vec<u16> = match options.base_port {
         Some(base) => (0..options.nodes)
             .map(|i| {

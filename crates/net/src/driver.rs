@@ -85,6 +85,9 @@ pub struct Options {
     pub time_max: Duration,
     /// After the `done` predicate first holds, keep serving peers this long, then stop.
     pub linger: Duration,
+    /// Stop this long after the node started (after the start condition), done or not: the
+    /// lifetime of a node whose protocol has a known length, such as a Byzantine one.
+    pub run_for: Option<Duration>,
     /// Mutual TLS, or plain TCP with `None`.
     pub tls: Option<Tls>,
     /// The largest frame accepted or sent.
@@ -107,6 +110,7 @@ impl Options {
             start: Start::Immediately,
             time_max: Duration::from_secs(60),
             linger: Duration::ZERO,
+            run_for: None,
             tls: None,
             max_frame: MAX_FRAME_DEFAULT,
             backoff: (Duration::from_millis(20), Duration::from_secs(1)),
@@ -307,7 +311,7 @@ pub async fn run<N: Node>(
         driver.inbound(msg)?;
     }
 
-    let mut stop_at = end;
+    let mut stop_at = options.run_for.map_or(end, |d| end.min(Instant::now() + d));
     let mut finished = false;
     loop {
         if !finished && done(&driver.outputs) {

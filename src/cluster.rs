@@ -1,0 +1,551 @@
+//! `herald cluster init | up` and `herald run`: the protocols of the simulator as real processes.
+//!
+//! The runtime (`herald-net`) knows nothing of protocols; this module is the wiring: it reads the
+//! `[protocol]` section of `cluster.toml`, builds each node exactly as the simulator's commands do
+//! (`herald_protocols::byzantine::{om, sm}`), runs it with `herald_net::run`, and judges the
+//! collected observations with the same oracles (`om::verdict`, `sm::Setup::judge`).
+//!
+//! Synchronous rounds over TCP: every node starts round 1 when its connections to all peers are up,
+//! and a round lasts `3 · delay_bound + step_bound` (see `ProtocolSpec::round_length`). A message
+//! slower than the bound counts as never sent — the lecture's synchronous model, made true by
+//! choosing the bound well above loopback or LAN delays (50 ms by default).
+
+use crate::report::{EXIT_LIVENESS, EXIT_VIOLATED};
+use anyhow::{Context as _, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use herald_core::{NodeId, Rng};
+use herald_net::cluster::{self, ClusterConfig, InitOptions, ProtocolSpec};
+use herald_net::tls::Tls;
+use herald_net::{Options, Role, Start};
+use herald_protocols::byzantine::om::{self, Behaviour, OmConfig};
+use herald_protocols::byzantine::sm::{self, SmConfig};
+use herald_protocols::byzantine::{Order, Verdict};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+/// Protocols a cluster can run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum Protocol {
+    /// Oral messages, OM(m), in synchronous rounds; traitors run a stock behaviour.
+    ByzantineOm,
+    /// Signed messages, SM(m), with Ed25519; traitors run a stock tactic.
+    ByzantineSm,
+}
+
+impl Protocol {
+    fn name(self) -> &'static str {
+        match self {
+            Self::ByzantineOm => "byzantine-om",
+            Self::ByzantineSm => "byzantine-sm",
+        }
+    }
+
+    fn parse(name: &str) -> anyhow::Result<Self> {
+        match name {
+            "byzantine-om" => Ok(Self::ByzantineOm),
+            "byzantine-sm" => Ok(Self::ByzantineSm),
+            other => bail!("invalid `protocol.name`: {other:?} (expected byzantine-om or byzantine-sm)"),
+        }
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum ClusterCommand {
+    /// Write DIR/cluster.toml and the cluster's certificates (a fresh CA, one key pair per node).
+    Init(InitArgs),
+    /// Start a local cluster of real processes (this executable, `herald run`), wait for the
+    /// outcome, and judge it with the simulator's oracles.
+    Up(UpArgs),
+}
+
+/// What a cluster is: shared by `init` and `up`.
+#[derive(Args, Debug, Clone)]
+pub(crate) struct InitArgs {
+    /// Number of nodes (generals; node 0 is the commander).
+    #[arg(long)]
+    nodes: usize,
+    /// Where to write cluster.toml and the certificates (`up`: default a fresh temporary directory).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// The protocol.
+    #[arg(long, value_enum, default_value = "byzantine-om")]
+    protocol: Protocol,
+    /// Traitors, placed by the seed (the commander may be one).
+    #[arg(long, default_value_t = 0)]
+    traitors: usize,
+    /// The algorithm's m (default: the number of traitors).
+    #[arg(long)]
+    m: Option<usize>,
+    /// Seeds the traitors' placement and behaviour, the commander's order, the keys and every
+    /// node's RNG.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// The host every node listens on (edit cluster.toml to spread nodes over machines).
+    #[arg(long, default_value = "127.0.0.1")]
+    host: IpAddr,
+    /// Node i listens on PORT + i (default: free ports picked now).
+    #[arg(long, value_name = "PORT")]
+    base_port: Option<u16>,
+    /// The synchronous model's delay bound, in ms: rounds last 3 · delay + step.
+    #[arg(long, default_value_t = 50)]
+    delay_bound_ms: u64,
+    /// The synchronous model's step bound, in ms.
+    #[arg(long, default_value_t = 10)]
+    step_bound_ms: u64,
+    /// Plain TCP instead of mutual TLS (unauthenticated: anyone who can reach a port can inject).
+    #[arg(long)]
+    no_tls: bool,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct UpArgs {
+    #[command(flatten)]
+    cluster: InitArgs,
+    /// Print exactly one JSON object on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `herald run`: one node of a configured cluster.
+#[derive(Args, Debug)]
+pub(crate) struct RunArgs {
+    /// The cluster's configuration (`herald cluster init` writes it).
+    #[arg(long)]
+    config: PathBuf,
+    /// Which node this process is.
+    #[arg(long)]
+    node: u32,
+    /// Record this node's trace (simulator schema, source `net`) here.
+    #[arg(long, value_name = "PATH")]
+    trace: Option<PathBuf>,
+    /// Print exactly one JSON object on stdout: this node's report.
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) fn run_cluster(cmd: &ClusterCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        ClusterCommand::Init(args) => {
+            let dir = args.dir.clone().context("invalid `--dir`: `cluster init` needs a directory")?;
+            let config = init(args, &dir)?;
+            outln!(
+                "wrote {} ({} nodes, {})",
+                dir.join("cluster.toml").display(),
+                config.nodes.len(),
+                args.protocol.name()
+            );
+            for node in &config.nodes {
+                outln!("  herald run --config {} --node {}", dir.join("cluster.toml").display(), node.id);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ClusterCommand::Up(args) => up(args),
+    }
+}
+
+/// The seed's random stream for the cluster's setup (placement, order, behaviour).
+const SETUP_STREAM: u64 = u64::MAX;
+
+fn init(args: &InitArgs, dir: &Path) -> anyhow::Result<ClusterConfig> {
+    let n = args.nodes;
+    if n < 2 {
+        bail!("invalid `--nodes`: {n}: a commander needs at least one lieutenant");
+    }
+    if args.traitors >= n {
+        bail!("invalid `--traitors`: {} of {n} generals: at least one must be loyal", args.traitors);
+    }
+    let m = args.m.unwrap_or(args.traitors);
+    if m + 2 > n {
+        bail!("invalid `--m`: m = {m} needs at least m + 2 = {} generals, not {n}", m + 2);
+    }
+    if args.delay_bound_ms == 0 {
+        bail!("invalid `--delay-bound-ms`: must be positive");
+    }
+    let mut rng = Rng::derive(args.seed, SETUP_STREAM);
+    let mut pool: Vec<u32> = (0..n as u32).collect();
+    let mut traitors: Vec<u32> = (0..args.traitors).map(|_| pool.remove(rng.index(pool.len()))).collect();
+    traitors.sort_unstable();
+    let order = if rng.chance(0.5) { "attack" } else { "retreat" };
+    let behaviour = match args.protocol {
+        Protocol::ByzantineOm => {
+            let stock = Behaviour::stock();
+            stock[rng.index(stock.len())].name()
+        }
+        Protocol::ByzantineSm => SM_TACTICS[rng.index(SM_TACTICS.len())],
+    };
+    let mut params = toml::Table::new();
+    params.insert("m".into(), toml::Value::Integer(m as i64));
+    params.insert("order".into(), toml::Value::String(order.into()));
+    params.insert("behaviour".into(), toml::Value::String(behaviour.into()));
+    let protocol = ProtocolSpec {
+        name: args.protocol.name().into(),
+        seed: args.seed,
+        delay_bound_ms: args.delay_bound_ms,
+        step_bound_ms: args.step_bound_ms,
+        traitors,
+        params,
+    };
+    let cluster = Rng::derive(args.seed, SETUP_STREAM - 1).between(1, u64::MAX >> 1);
+    let options =
+        InitOptions { nodes: n, host: args.host, base_port: args.base_port, tls: !args.no_tls, cluster, protocol };
+    Ok(cluster::init(dir, &options)?)
+}
+
+const SM_TACTICS: [&str; 5] = ["silent", "mimic", "equivocate", "forwarding-liar", "random-forger"];
+
+/// The instance every process of a cluster rebuilds from `[protocol]`.
+struct Instance {
+    protocol: Protocol,
+    n: usize,
+    m: usize,
+    order: Order,
+    behaviour: String,
+    traitors: BTreeSet<NodeId>,
+    seed: u64,
+    round: Duration,
+}
+
+impl Instance {
+    fn of(config: &ClusterConfig) -> anyhow::Result<Self> {
+        let spec = &config.protocol;
+        let protocol = Protocol::parse(&spec.name)?;
+        let m = spec.params.get("m").and_then(toml::Value::as_integer).context("invalid `protocol.m`: missing")?;
+        let m = usize::try_from(m).context("invalid `protocol.m`: negative")?;
+        let order = match spec.params.get("order").and_then(toml::Value::as_str) {
+            Some("attack") => Order::Attack,
+            Some("retreat") => Order::Retreat,
+            other => bail!("invalid `protocol.order`: {other:?} (expected \"attack\" or \"retreat\")"),
+        };
+        let behaviour = spec.params.get("behaviour").and_then(toml::Value::as_str).unwrap_or("silent").to_string();
+        let n = config.nodes.len();
+        if m + 2 > n {
+            bail!("invalid `protocol.m`: m = {m} needs at least m + 2 = {} generals, not {n}", m + 2);
+        }
+        Ok(Self {
+            protocol,
+            n,
+            m,
+            order,
+            behaviour,
+            traitors: spec.traitors.iter().map(|&t| NodeId(t)).collect(),
+            seed: spec.seed,
+            round: spec.round_length(),
+        })
+    }
+
+    fn om_config(&self) -> OmConfig {
+        OmConfig { generals: self.n, m: self.m, order: self.order, majority: om::Majority::StrictOrDefault }
+    }
+
+    fn sm_setup(&self) -> sm::Setup {
+        let mut config = SmConfig::new(self.n, self.m).with_instance(self.seed);
+        config.round_length = self.round;
+        sm::Setup::new(config, self.order, self.traitors.clone(), self.seed)
+    }
+
+    /// Every node of a lock-step protocol decides by round m + 2; a node lives until round m + 3.
+    fn lifetime(&self) -> Duration {
+        self.round * (self.m as u32 + 3)
+    }
+
+    /// Judges the decisions the processes reported, with the simulator's oracles.
+    fn judge(&self, outputs: &BTreeMap<NodeId, Vec<Value>>) -> anyhow::Result<(Verdict, BTreeMap<NodeId, Order>)> {
+        match self.protocol {
+            Protocol::ByzantineOm => {
+                let mut decisions = BTreeMap::new();
+                for (node, values) in outputs {
+                    for v in values {
+                        let d: om::Decision = serde_json::from_value(v.clone()).context("an OM decision")?;
+                        decisions.insert(*node, d.order);
+                    }
+                }
+                Ok((om::verdict(&self.om_config(), &self.traitors, &decisions), decisions))
+            }
+            Protocol::ByzantineSm => {
+                let mut events = Vec::new();
+                for (node, values) in outputs {
+                    for v in values {
+                        events.push((*node, serde_json::from_value::<sm::SmEvent>(v.clone()).context("an SM event")?));
+                    }
+                }
+                let verdict = self.sm_setup().judge(events.iter().map(|(n, e)| (*n, e)));
+                Ok((verdict, sm::decisions(events.iter().map(|(n, e)| (*n, e)))))
+            }
+        }
+    }
+}
+
+/// `herald run`: builds node `--node` of the configured protocol and runs it until it has decided
+/// (plus a round, to keep serving its peers) or its lifetime ends.
+pub(crate) fn run_node(args: &RunArgs) -> anyhow::Result<ExitCode> {
+    let config = ClusterConfig::load(&args.config)?;
+    let entry = config.node(args.node)?.clone();
+    let instance = Instance::of(&config)?;
+    let mut options = Options::new(
+        config.cluster,
+        NodeId(args.node),
+        config.nodes.iter().map(|n| n.addr).collect(),
+        config.resolve(&entry.data),
+    );
+    options.seed = instance.seed;
+    options.tls = if config.tls { Some(Tls::load(&config, args.node)?) } else { None };
+    options.start = Start::WhenConnected { timeout: Duration::from_secs(30) };
+    options.run_for = Some(instance.lifetime());
+    options.time_max = Duration::from_secs(30) + instance.lifetime();
+    options.linger = instance.round;
+    options.trace = args.trace.clone().map(|p| (p, instance.protocol.name().to_string()));
+    let id = NodeId(args.node);
+    let traitor = instance.traitors.contains(&id);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let report = match instance.protocol {
+        Protocol::ByzantineOm => {
+            let om_config = instance.om_config();
+            let role = if traitor {
+                let behaviour = Behaviour::stock()
+                    .into_iter()
+                    .find(|b| b.name() == instance.behaviour)
+                    .with_context(|| format!("invalid `protocol.behaviour`: {:?}", instance.behaviour))?;
+                Role::Byzantine(Box::new(om::Traitors::new(
+                    om_config,
+                    instance.round,
+                    instance.traitors.clone(),
+                    behaviour,
+                )))
+            } else {
+                Role::Honest(om::lock_step(om_config, id, instance.round))
+            };
+            let report = runtime.block_on(herald_net::run(role, options, |out| !out.is_empty()))?;
+            to_value_report(report)?
+        }
+        Protocol::ByzantineSm => {
+            let setup = instance.sm_setup();
+            let role = if traitor {
+                let kit = setup.kit();
+                Role::Byzantine(match instance.behaviour.as_str() {
+                    "silent" => sm::Traitors::boxed(kit, sm::Silent),
+                    "mimic" => sm::Traitors::boxed(kit, sm::Mimic::default()),
+                    "equivocate" => sm::Traitors::boxed(kit, sm::Equivocate::default()),
+                    "forwarding-liar" => sm::Traitors::boxed(kit, sm::ForwardingLiar::default()),
+                    "random-forger" => sm::Traitors::boxed(kit, sm::RandomForger::default()),
+                    other => bail!("invalid `protocol.behaviour`: {other:?} (SM tactics: {})", SM_TACTICS.join(", ")),
+                })
+            } else {
+                Role::Honest(setup.node(id))
+            };
+            let done = |out: &[sm::SmEvent]| out.iter().any(|e| matches!(e, sm::SmEvent::Decided(_)));
+            let report = runtime.block_on(herald_net::run(role, options, done))?;
+            to_value_report(report)?
+        }
+    };
+    // A loyal lieutenant must decide; traitors and the commander (SM's observes nothing) live out
+    // the protocol's rounds.
+    let finished = report.done || traitor || id == herald_protocols::byzantine::COMMANDER;
+    if args.json {
+        outln!("{}", serde_json::to_string(&report)?);
+    } else {
+        outln!(
+            "n{} {} after {} ms: {} outputs, {} sent, {} delivered, {} frames rejected",
+            report.node,
+            if report.done { "done" } else { "stopped" },
+            report.elapsed_ms,
+            report.outputs.len(),
+            report.counters.sent,
+            report.counters.delivered,
+            report.counters.frames_rejected
+        );
+        for o in &report.outputs {
+            outln!("  {o}");
+        }
+    }
+    Ok(if finished { ExitCode::SUCCESS } else { ExitCode::from(EXIT_LIVENESS) })
+}
+
+fn to_value_report<O: Serialize>(r: herald_net::Report<O>) -> anyhow::Result<herald_net::Report<Value>> {
+    let outputs = r.outputs.iter().map(serde_json::to_value).collect::<Result<_, _>>()?;
+    Ok(herald_net::Report {
+        node: r.node,
+        incarnation: r.incarnation,
+        recovered: r.recovered,
+        done: r.done,
+        outputs,
+        counters: r.counters,
+        elapsed_ms: r.elapsed_ms,
+    })
+}
+
+/// A node's report as `herald run --json` prints it.
+#[derive(Debug, Deserialize)]
+struct NodeReport {
+    node: u32,
+    outputs: Vec<Value>,
+    counters: BTreeMap<String, u64>,
+}
+
+/// What `herald cluster up` found. Field names are the CLI's JSON contract.
+#[derive(Debug, Serialize)]
+struct UpReport {
+    protocol: &'static str,
+    /// Processes started (one per node).
+    processes: usize,
+    /// Processes that exited successfully and reported.
+    reported: usize,
+    traitors: Vec<u32>,
+    m: usize,
+    order: Order,
+    behaviour: String,
+    tls: bool,
+    /// Conditions broken (IC1, IC2): 0 when the run is correct.
+    violations: u64,
+    ic1: bool,
+    ic2: bool,
+    /// Decisions by node (traitors' included, for reading; the oracles ignore them).
+    decisions: BTreeMap<String, Order>,
+    /// Messages the processes sent, and frames they rejected.
+    messages: u64,
+    frames_rejected: u64,
+    round_ms: u64,
+    elapsed_ms: u64,
+    /// The cluster's directory (config, certificates, logs) and the merged trace.
+    dir: PathBuf,
+    trace: Option<PathBuf>,
+}
+
+/// Children are killed when dropped, so a failing `up` leaves no stray processes.
+struct Children(Vec<(u32, Child)>);
+
+impl Drop for Children {
+    fn drop(&mut self) {
+        for (_, child) in &mut self.0 {
+            if matches!(child.try_wait(), Ok(None)) {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+}
+
+fn up(args: &UpArgs) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let dir = match &args.cluster.dir {
+        Some(d) => d.clone(),
+        None => std::env::temp_dir().join(format!("herald-cluster-{}", std::process::id())),
+    };
+    let config = init(&args.cluster, &dir)?;
+    let instance = Instance::of(&config)?;
+    let exe = std::env::current_exe().context("finding this executable")?;
+    let config_path = dir.join("cluster.toml");
+    std::fs::create_dir_all(dir.join("logs"))?;
+    std::fs::create_dir_all(dir.join("traces"))?;
+    let mut children = Children(Vec::new());
+    for node in &config.nodes {
+        let log = std::fs::File::create(dir.join(format!("logs/n{}.log", node.id)))?;
+        let child = Command::new(&exe)
+            .args(["run", "--config"])
+            .arg(&config_path)
+            .args(["--node", &node.id.to_string(), "--json", "--trace"])
+            .arg(dir.join(format!("traces/n{}.jsonl", node.id)))
+            .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "herald_net=info".into()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .with_context(|| format!("starting {}", exe.display()))?;
+        children.0.push((node.id, child));
+    }
+    let deadline = Instant::now() + instance.lifetime() + Duration::from_secs(40);
+    let mut outputs = BTreeMap::new();
+    let (mut reported, mut messages, mut rejected) = (0, 0, 0);
+    let mut failures = Vec::new();
+    for (id, child) in &mut children.0 {
+        let status = loop {
+            if let Some(status) = child.try_wait()? {
+                break Some(status);
+            }
+            if Instant::now() > deadline {
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let mut stdout = String::new();
+        if let Some(mut out) = child.stdout.take() {
+            use std::io::Read as _;
+            out.read_to_string(&mut stdout)?;
+        }
+        match (status, serde_json::from_str::<NodeReport>(stdout.trim())) {
+            (Some(s), Ok(report)) if s.success() => {
+                reported += 1;
+                messages += report.counters.get("sent").copied().unwrap_or(0);
+                rejected += report.counters.get("frames_rejected").copied().unwrap_or(0);
+                outputs.insert(NodeId(report.node), report.outputs);
+            }
+            (status, _) => failures.push(format!("n{id}: {status:?} (see logs/n{id}.log)")),
+        }
+    }
+    drop(children);
+    let (verdict, decisions) = instance.judge(&outputs)?;
+    let traces: Vec<PathBuf> =
+        (0..config.nodes.len()).map(|i| dir.join(format!("traces/n{i}.jsonl"))).filter(|p| p.exists()).collect();
+    let trace = dir.join("trace.jsonl");
+    let trace = herald_net::merge(&traces, &trace, instance.protocol.name()).ok().map(|_| trace);
+    let report = UpReport {
+        protocol: instance.protocol.name(),
+        processes: config.nodes.len(),
+        reported,
+        traitors: config.protocol.traitors.clone(),
+        m: instance.m,
+        order: instance.order,
+        behaviour: instance.behaviour.clone(),
+        tls: config.tls,
+        violations: u64::from(!verdict.ic1) + u64::from(!verdict.ic2),
+        ic1: verdict.ic1,
+        ic2: verdict.ic2,
+        decisions: decisions.iter().map(|(n, o)| (n.to_string(), *o)).collect(),
+        messages,
+        frames_rejected: rejected,
+        round_ms: instance.round.as_millis() as u64,
+        elapsed_ms: started.elapsed().as_millis() as u64,
+        dir: dir.clone(),
+        trace,
+    };
+    if args.json {
+        outln!("{}", serde_json::to_string(&report)?);
+    } else {
+        outln!(
+            "{} · {} processes · traitors {:?} ({}) · rounds of {} ms",
+            report.protocol,
+            report.processes,
+            report.traitors,
+            report.behaviour,
+            report.round_ms
+        );
+        outln!(
+            "  decisions   {}",
+            report.decisions.iter().map(|(n, o)| format!("{n} {o:?}")).collect::<Vec<_>>().join(", ")
+        );
+        outln!("  violations  {} (IC1 {}, IC2 {})", report.violations, held(report.ic1), held(report.ic2));
+        outln!("  messages    {} sent · {} frames rejected", report.messages, report.frames_rejected);
+        if let Some(t) = &report.trace {
+            outln!("  trace       {}", t.display());
+        }
+    }
+    for f in &failures {
+        eprintln!("herald: process failed: {f}");
+    }
+    Ok(ExitCode::from(if report.violations > 0 {
+        EXIT_VIOLATED
+    } else if !failures.is_empty() {
+        EXIT_LIVENESS
+    } else {
+        0
+    }))
+}
+
+fn held(ok: bool) -> &'static str {
+    if ok { "held" } else { "VIOLATED" }
+}

@@ -1,0 +1,214 @@
+//! `herald cluster` and `herald run` as real processes on loopback: the acceptance
+//! commands, a cluster started by hand, and a node that is sent 1 MiB of random bytes.
+
+mod common;
+use common::{herald, json, stderr, temp};
+use serde_json::Value;
+use std::io::Write as _;
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[test]
+fn om_with_one_traitor_among_four_processes_agrees() {
+    let dir = temp("up-om");
+    let out = herald(&[
+        "cluster",
+        "up",
+        "--nodes",
+        "4",
+        "--protocol",
+        "byzantine-om",
+        "--traitors",
+        "1",
+        "--json",
+        "--dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v = json(&out);
+    assert_eq!(v["processes"], 4);
+    assert_eq!(v["reported"], 4);
+    assert_eq!(v["violations"], 0);
+    assert_eq!(v["messages"].as_u64(), Some(9 - silent_share(&v)), "OM(1) among 4 sends 9 messages: {v}");
+    let (_, events) = herald_core::trace::read(std::fs::read(dir.join("trace.jsonl")).unwrap().as_slice()).unwrap();
+    assert!(events.iter().any(|e| matches!(e.kind, herald_core::trace::EventKind::Deliver { .. })));
+}
+
+/// A silent traitor sends nothing: a silent commander's 3 orders, or a silent lieutenant's 2
+/// relays, are missing from the count (loyal lieutenants relay RETREAT for a missing order).
+fn silent_share(v: &Value) -> u64 {
+    match (v["behaviour"].as_str(), v["traitors"][0].as_u64()) {
+        (Some("silent"), Some(0)) => 3,
+        (Some("silent"), _) => 2,
+        _ => 0,
+    }
+}
+
+#[test]
+fn sm_with_two_traitors_among_four_processes_agrees() {
+    let dir = temp("up-sm");
+    let out = herald(&[
+        "cluster",
+        "up",
+        "--nodes",
+        "4",
+        "--protocol",
+        "byzantine-sm",
+        "--traitors",
+        "2",
+        "--json",
+        "--dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v = json(&out);
+    assert_eq!(v["processes"], 4);
+    assert_eq!(v["violations"], 0);
+    assert_eq!(v["ic1"], true);
+    assert_eq!(v["ic2"], true);
+    assert_eq!(v["decisions"].as_object().unwrap().len(), 2, "both loyal lieutenants decided: {v}");
+}
+
+/// Kills the node processes on drop, whatever the test did.
+struct Nodes(Vec<Child>);
+
+impl Drop for Nodes {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn start_nodes(config: &Path, n: usize) -> Nodes {
+    Nodes(
+        (0..n)
+            .map(|i| {
+                Command::new(env!("CARGO_BIN_EXE_herald"))
+                    .args(["run", "--config", config.to_str().unwrap(), "--node", &i.to_string(), "--json"])
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .expect("herald run starts")
+            })
+            .collect(),
+    )
+}
+
+/// Waits for every node and returns each one's report.
+fn reports(nodes: &mut Nodes) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut out = Vec::new();
+    for (i, child) in nodes.0.iter_mut().enumerate() {
+        while child.try_wait().unwrap().is_none() {
+            assert!(Instant::now() < deadline, "n{i} did not finish");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let mut stdout = String::new();
+        let mut stderr = String::new();
+        use std::io::Read as _;
+        child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
+        child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+        assert!(child.wait().unwrap().success(), "n{i} failed: {stderr}");
+        out.push(serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("n{i}: {e}: {stdout}")));
+    }
+    out
+}
+
+fn init(name: &str, extra: &[&str]) -> std::path::PathBuf {
+    let dir = temp(name);
+    let mut args = vec!["cluster", "init", "--nodes", "4", "--dir", dir.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let out = herald(&args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let config = dir.join("cluster.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    for field in ["cluster", "ca", "[protocol]", "[[node]]", "addr", "cert", "key"] {
+        assert!(text.contains(field), "cluster.toml has `{field}`: {text}");
+    }
+    config
+}
+
+/// The loyal lieutenants' decisions, from the nodes' reports.
+fn loyal_decisions(config: &Path, reports: &[Value]) -> Vec<String> {
+    let text = std::fs::read_to_string(config).unwrap();
+    let table: toml::Table = text.parse().unwrap();
+    let traitors: Vec<u64> =
+        table["protocol"]["traitors"].as_array().unwrap().iter().map(|t| t.as_integer().unwrap() as u64).collect();
+    reports
+        .iter()
+        .filter(|r| r["node"].as_u64().unwrap() != 0 && !traitors.contains(&r["node"].as_u64().unwrap()))
+        .map(|r| r["outputs"][0]["order"].as_str().unwrap_or("none").to_string())
+        .collect()
+}
+
+#[test]
+fn four_processes_started_by_hand_run_the_configured_protocol() {
+    let config = init("by-hand", &["--traitors", "1", "--seed", "2"]);
+    let mut nodes = start_nodes(&config, 4);
+    let reports = reports(&mut nodes);
+    let decisions = loyal_decisions(&config, &reports);
+    assert_eq!(decisions.len(), 3, "seed 2 makes the commander the traitor: 3 loyal lieutenants");
+    assert!(decisions.iter().all(|d| d == &decisions[0] && d != "none"), "IC1: {decisions:?}");
+}
+
+fn junk_to(addr: SocketAddr) {
+    let mut rng = herald_core::Rng::new(11);
+    let junk: Vec<u8> = (0..1 << 20).map(|_| rng.between(0, 255) as u8).collect();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut stream = loop {
+        match TcpStream::connect(addr) {
+            Ok(s) => break s,
+            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
+            Err(e) => panic!("the node never listened: {e}"),
+        }
+    };
+    // The node closes the connection at the first bad frame: a write error is the expected end.
+    let _ = stream.write_all(&junk);
+}
+
+fn one_mebibyte_of_random_bytes_leaves_the_node_serving(name: &str, extra: &[&str]) {
+    let config = init(name, &[&["--traitors", "1", "--seed", "1", "--delay-bound-ms", "100"], extra].concat());
+    let table: toml::Table = std::fs::read_to_string(&config).unwrap().parse().unwrap();
+    let addr: SocketAddr = table["node"].as_array().unwrap()[2]["addr"].as_str().unwrap().parse().unwrap();
+    let mut nodes = start_nodes(&config, 4);
+    junk_to(addr);
+    let reports = reports(&mut nodes);
+    let decisions = loyal_decisions(&config, &reports);
+    assert_eq!(decisions.len(), 2, "seed 1 makes n1 the traitor");
+    assert!(decisions.iter().all(|d| d == &decisions[0] && d != "none"), "the cluster still agreed: {decisions:?}");
+    let rejected = &reports[2]["counters"];
+    assert!(
+        rejected["frames_rejected"].as_u64().unwrap() + rejected["handshakes_rejected"].as_u64().unwrap() >= 1,
+        "the junk connection was closed: {rejected}"
+    );
+}
+
+#[test]
+fn random_bytes_at_a_plain_tcp_port_close_that_connection_only() {
+    one_mebibyte_of_random_bytes_leaves_the_node_serving("junk-plain", &["--no-tls"]);
+}
+
+#[test]
+fn random_bytes_at_a_tls_port_close_that_connection_only() {
+    one_mebibyte_of_random_bytes_leaves_the_node_serving("junk-tls", &[]);
+}
+
+#[test]
+fn bad_cluster_configuration_exits_2_naming_the_field() {
+    let config = init("bad-config", &[]);
+    let out = herald(&["run", "--config", config.to_str().unwrap(), "--node", "9"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("`--node`"), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&config).unwrap().replace("delay_bound_ms = 50", "delay_bound_ms = 0");
+    std::fs::write(&config, text).unwrap();
+    let out = herald(&["run", "--config", config.to_str().unwrap(), "--node", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("`protocol.delay_bound_ms`"), "{}", stderr(&out));
+    let out = herald(&["cluster", "up", "--nodes", "4", "--traitors", "4", "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("`--traitors`"), "{}", stderr(&out));
+}
