@@ -20,6 +20,7 @@ use herald_net::{Options, Role, Start};
 use herald_protocols::byzantine::om::{self, Behaviour, OmConfig};
 use herald_protocols::byzantine::sm::{self, SmConfig};
 use herald_protocols::byzantine::{Order, Verdict};
+use herald_protocols::rpc::{self, CallOutcome, LikesRequest, LikesResponse, RpcEvent};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -36,6 +37,9 @@ pub(crate) enum Protocol {
     ByzantineOm,
     /// Signed messages, SM(m), with Ed25519; traitors run a stock tactic.
     ByzantineSm,
+    /// The likes counter: node 0 serves it, every other node calls `Increment` --calls times
+    /// under --delivery semantics, all calls concurrently.
+    Rpc,
 }
 
 impl Protocol {
@@ -43,6 +47,7 @@ impl Protocol {
         match self {
             Self::ByzantineOm => "byzantine-om",
             Self::ByzantineSm => "byzantine-sm",
+            Self::Rpc => "rpc",
         }
     }
 
@@ -50,7 +55,8 @@ impl Protocol {
         match name {
             "byzantine-om" => Ok(Self::ByzantineOm),
             "byzantine-sm" => Ok(Self::ByzantineSm),
-            other => bail!("invalid `protocol.name`: {other:?} (expected byzantine-om or byzantine-sm)"),
+            "rpc" => Ok(Self::Rpc),
+            other => bail!("invalid `protocol.name`: {other:?} (expected byzantine-om, byzantine-sm or rpc)"),
         }
     }
 }
@@ -98,6 +104,12 @@ pub(crate) struct InitArgs {
     /// The synchronous model's step bound, in ms.
     #[arg(long, default_value_t = 10)]
     step_bound_ms: u64,
+    /// RPC: calls each client makes.
+    #[arg(long, default_value_t = 20)]
+    calls: u64,
+    /// RPC: retry semantics.
+    #[arg(long, value_enum, default_value = "exactly-once")]
+    delivery: crate::cli::RpcDelivery,
     /// Plain TCP instead of mutual TLS (unauthenticated: anyone who can reach a port can inject).
     #[arg(long)]
     no_tls: bool,
@@ -161,7 +173,10 @@ fn init(args: &InitArgs, dir: &Path) -> anyhow::Result<ClusterConfig> {
         bail!("invalid `--traitors`: {} of {n} generals: at least one must be loyal", args.traitors);
     }
     let m = args.m.unwrap_or(args.traitors);
-    if m + 2 > n {
+    if args.protocol == Protocol::Rpc && args.traitors > 0 {
+        bail!("invalid `--traitors`: the rpc workload has no Byzantine nodes");
+    }
+    if args.protocol != Protocol::Rpc && m + 2 > n {
         bail!("invalid `--m`: m = {m} needs at least m + 2 = {} generals, not {n}", m + 2);
     }
     if args.delay_bound_ms == 0 {
@@ -178,11 +193,19 @@ fn init(args: &InitArgs, dir: &Path) -> anyhow::Result<ClusterConfig> {
             stock[rng.index(stock.len())].name()
         }
         Protocol::ByzantineSm => SM_TACTICS[rng.index(SM_TACTICS.len())],
+        Protocol::Rpc => "none",
     };
     let mut params = toml::Table::new();
     params.insert("m".into(), toml::Value::Integer(m as i64));
     params.insert("order".into(), toml::Value::String(order.into()));
     params.insert("behaviour".into(), toml::Value::String(behaviour.into()));
+    params.insert("calls".into(), toml::Value::Integer(i64::try_from(args.calls).context("invalid `--calls`")?));
+    let delivery = match args.delivery {
+        crate::cli::RpcDelivery::AtMostOnce => "at-most-once",
+        crate::cli::RpcDelivery::AtLeastOnce => "at-least-once",
+        crate::cli::RpcDelivery::ExactlyOnce => "exactly-once",
+    };
+    params.insert("delivery".into(), toml::Value::String(delivery.into()));
     let protocol = ProtocolSpec {
         name: args.protocol.name().into(),
         seed: args.seed,
@@ -209,7 +232,12 @@ struct Instance {
     traitors: BTreeSet<NodeId>,
     seed: u64,
     round: Duration,
+    calls: u64,
+    delivery: rpc::Delivery,
 }
+
+/// How long one RPC attempt waits for its answer over real TCP.
+const RPC_DEADLINE: Duration = Duration::from_millis(200);
 
 impl Instance {
     fn of(config: &ClusterConfig) -> anyhow::Result<Self> {
@@ -224,7 +252,16 @@ impl Instance {
         };
         let behaviour = spec.params.get("behaviour").and_then(toml::Value::as_str).unwrap_or("silent").to_string();
         let n = config.nodes.len();
-        if m + 2 > n {
+        let calls = spec.params.get("calls").and_then(toml::Value::as_integer).unwrap_or(20);
+        let calls = u64::try_from(calls).context("invalid `protocol.calls`: negative")?;
+        let backoff = rpc::Backoff { initial: Duration::from_millis(50), factor: 2, max: Duration::from_millis(500) };
+        let delivery = match spec.params.get("delivery").and_then(toml::Value::as_str).unwrap_or("exactly-once") {
+            "at-most-once" => rpc::Delivery::AtMostOnce,
+            "at-least-once" => rpc::Delivery::AtLeastOnce { attempts_max: 100, backoff },
+            "exactly-once" => rpc::Delivery::ExactlyOnce { attempts_max: 100, backoff },
+            other => bail!("invalid `protocol.delivery`: {other:?}"),
+        };
+        if protocol != Protocol::Rpc && m + 2 > n {
             bail!("invalid `protocol.m`: m = {m} needs at least m + 2 = {} generals, not {n}", m + 2);
         }
         Ok(Self {
@@ -236,6 +273,8 @@ impl Instance {
             traitors: spec.traitors.iter().map(|&t| NodeId(t)).collect(),
             seed: spec.seed,
             round: spec.round_length(),
+            calls,
+            delivery,
         })
     }
 
@@ -251,11 +290,21 @@ impl Instance {
 
     /// Every node of a lock-step protocol decides by round m + 2; a node lives until round m + 3.
     fn lifetime(&self) -> Duration {
-        self.round * (self.m as u32 + 3)
+        match self.protocol {
+            Protocol::Rpc => Duration::from_secs(30),
+            _ => self.round * (self.m as u32 + 3),
+        }
     }
 
-    /// Judges the decisions the processes reported, with the simulator's oracles.
-    fn judge(&self, outputs: &BTreeMap<NodeId, Vec<Value>>) -> anyhow::Result<(Verdict, BTreeMap<NodeId, Order>)> {
+    /// Judges what the processes reported, with the simulator's oracles.
+    fn judge(&self, outputs: &BTreeMap<NodeId, Vec<Value>>) -> anyhow::Result<Judged> {
+        let generals = |verdict: Verdict, decisions: BTreeMap<NodeId, Order>| Judged {
+            violations: u64::from(!verdict.ic1) + u64::from(!verdict.ic2),
+            ic1: Some(verdict.ic1),
+            ic2: Some(verdict.ic2),
+            decisions: Some(decisions.iter().map(|(n, o)| (n.to_string(), *o)).collect()),
+            ..Judged::default()
+        };
         match self.protocol {
             Protocol::ByzantineOm => {
                 let mut decisions = BTreeMap::new();
@@ -265,7 +314,7 @@ impl Instance {
                         decisions.insert(*node, d.order);
                     }
                 }
-                Ok((om::verdict(&self.om_config(), &self.traitors, &decisions), decisions))
+                Ok(generals(om::verdict(&self.om_config(), &self.traitors, &decisions), decisions))
             }
             Protocol::ByzantineSm => {
                 let mut events = Vec::new();
@@ -275,10 +324,68 @@ impl Instance {
                     }
                 }
                 let verdict = self.sm_setup().judge(events.iter().map(|(n, e)| (*n, e)));
-                Ok((verdict, sm::decisions(events.iter().map(|(n, e)| (*n, e)))))
+                Ok(generals(verdict, sm::decisions(events.iter().map(|(n, e)| (*n, e)))))
+            }
+            Protocol::Rpc => {
+                // Exactly-once, seen from the clients: every call is acknowledged, and the counts
+                // the increments returned are exactly LIKES_START + 1 ..= LIKES_START + calls — a
+                // lost write leaves a count missing, a duplicated one makes a gap.
+                let total = self.calls * (self.n as u64 - 1);
+                let mut counts = Vec::new();
+                let mut executions = 0;
+                for (node, values) in outputs {
+                    for v in values {
+                        match serde_json::from_value::<RpcEvent<LikesResponse>>(v.clone()).context("an RPC event")? {
+                            RpcEvent::Done { outcome: CallOutcome::Ok(LikesResponse::Count(c)), .. }
+                                if *node != RPC_SERVER =>
+                            {
+                                counts.push(c);
+                            }
+                            RpcEvent::Executed { .. } => executions += 1,
+                            _ => {}
+                        }
+                    }
+                }
+                counts.sort_unstable();
+                let expected: Vec<u64> = (rpc::LIKES_START + 1..=rpc::LIKES_START + counts.len() as u64).collect();
+                let wrong = counts.iter().zip(&expected).filter(|(a, b)| a != b).count() as u64;
+                Ok(Judged {
+                    violations: (total - counts.len() as u64) + wrong,
+                    calls: Some(total),
+                    acknowledged: Some(counts.len() as u64),
+                    final_value: counts.last().copied().or(Some(rpc::LIKES_START)),
+                    server_executions: outputs.contains_key(&RPC_SERVER).then_some(executions),
+                    ..Judged::default()
+                })
             }
         }
     }
+}
+
+/// The RPC workload's server.
+const RPC_SERVER: NodeId = NodeId(0);
+
+/// What the oracles found. Field names are the CLI's JSON contract.
+#[derive(Debug, Default, Serialize)]
+struct Judged {
+    /// Broken properties: IC1/IC2 for the generals; for RPC, calls not acknowledged plus
+    /// acknowledged counts out of place.
+    violations: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ic1: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ic2: Option<bool>,
+    /// Decisions by node (traitors' included, for reading; the oracles ignore them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    decisions: Option<BTreeMap<String, Order>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    calls: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    acknowledged: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    final_value: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    server_executions: Option<u64>,
 }
 
 /// `herald run`: builds node `--node` of the configured protocol and runs it until it has decided
@@ -299,6 +406,7 @@ pub(crate) fn run_node(args: &RunArgs) -> anyhow::Result<ExitCode> {
     options.run_for = Some(instance.lifetime());
     options.time_max = Duration::from_secs(30) + instance.lifetime();
     options.linger = instance.round;
+    options.stop_on_signals = true;
     options.trace = args.trace.clone().map(|p| (p, instance.protocol.name().to_string()));
     let id = NodeId(args.node);
     let traitor = instance.traitors.contains(&id);
@@ -342,9 +450,39 @@ pub(crate) fn run_node(args: &RunArgs) -> anyhow::Result<ExitCode> {
             let report = runtime.block_on(herald_net::run(role, options, done))?;
             to_value_report(report)?
         }
+        Protocol::Rpc => {
+            // A restarted server must not wait long for clients that already finished.
+            options.start = Start::WhenConnected { timeout: Duration::from_secs(2) };
+            options.run_for = None;
+            let total = instance.calls * (instance.n as u64 - 1);
+            let (node, linger, want) = if id == RPC_SERVER {
+                let config =
+                    rpc::ServerConfig { dedup: instance.delivery.dedup(), service_time: Duration::from_millis(1) };
+                (rpc::Rpc::server(config, rpc::Likes::default()), Duration::from_secs(1), total)
+            } else {
+                let config =
+                    rpc::ClientConfig { server: RPC_SERVER, delivery: instance.delivery, deadline: RPC_DEADLINE };
+                let calls = vec![LikesRequest::Increment; instance.calls as usize];
+                (rpc::Rpc::client(config, calls), Duration::from_millis(200), instance.calls)
+            };
+            options.linger = linger;
+            let server = id == RPC_SERVER;
+            let done = move |out: &[RpcEvent<LikesResponse>]| {
+                let n = out
+                    .iter()
+                    .filter(|e| {
+                        if server { matches!(e, RpcEvent::Executed { .. }) } else { matches!(e, RpcEvent::Done { .. }) }
+                    })
+                    .count() as u64;
+                n >= want
+            };
+            let report = runtime.block_on(herald_net::run(Role::Honest(node), options, done))?;
+            to_value_report(report)?
+        }
     };
-    // A loyal lieutenant must decide; traitors and the commander (SM's observes nothing) live out
-    // the protocol's rounds.
+    // A loyal lieutenant must decide and an RPC client must finish its calls; traitors and the
+    // commander (SM's observes nothing) live out the protocol's rounds
+    // (and the RPC server, which serves until stopped, has nothing to finish).
     let finished = report.done || traitor || id == herald_protocols::byzantine::COMMANDER;
     if args.json {
         outln!("{}", serde_json::to_string(&report)?);
@@ -400,12 +538,8 @@ struct UpReport {
     order: Order,
     behaviour: String,
     tls: bool,
-    /// Conditions broken (IC1, IC2): 0 when the run is correct.
-    violations: u64,
-    ic1: bool,
-    ic2: bool,
-    /// Decisions by node (traitors' included, for reading; the oracles ignore them).
-    decisions: BTreeMap<String, Order>,
+    #[serde(flatten)]
+    judged: Judged,
     /// Messages the processes sent, and frames they rejected.
     messages: u64,
     frames_rejected: u64,
@@ -458,25 +592,37 @@ fn up(args: &UpArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("starting {}", exe.display()))?;
         children.0.push((node.id, child));
     }
+    // Drain every child's stdout from the start: a report can outgrow a pipe's buffer.
+    let readers: Vec<_> = children
+        .0
+        .iter_mut()
+        .map(|(_, child)| {
+            let mut out = child.stdout.take().expect("stdout is piped");
+            std::thread::spawn(move || {
+                use std::io::Read as _;
+                let mut s = String::new();
+                let _ = out.read_to_string(&mut s);
+                s
+            })
+        })
+        .collect();
     let deadline = Instant::now() + instance.lifetime() + Duration::from_secs(40);
     let mut outputs = BTreeMap::new();
     let (mut reported, mut messages, mut rejected) = (0, 0, 0);
     let mut failures = Vec::new();
-    for (id, child) in &mut children.0 {
+    for ((id, child), reader) in children.0.iter_mut().zip(readers) {
         let status = loop {
             if let Some(status) = child.try_wait()? {
                 break Some(status);
             }
             if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
                 break None;
             }
             std::thread::sleep(Duration::from_millis(20));
         };
-        let mut stdout = String::new();
-        if let Some(mut out) = child.stdout.take() {
-            use std::io::Read as _;
-            out.read_to_string(&mut stdout)?;
-        }
+        let stdout = reader.join().unwrap_or_default();
         match (status, serde_json::from_str::<NodeReport>(stdout.trim())) {
             (Some(s), Ok(report)) if s.success() => {
                 reported += 1;
@@ -488,7 +634,7 @@ fn up(args: &UpArgs) -> anyhow::Result<ExitCode> {
         }
     }
     drop(children);
-    let (verdict, decisions) = instance.judge(&outputs)?;
+    let judged = instance.judge(&outputs)?;
     let traces: Vec<PathBuf> =
         (0..config.nodes.len()).map(|i| dir.join(format!("traces/n{i}.jsonl"))).filter(|p| p.exists()).collect();
     let trace = dir.join("trace.jsonl");
@@ -502,10 +648,7 @@ fn up(args: &UpArgs) -> anyhow::Result<ExitCode> {
         order: instance.order,
         behaviour: instance.behaviour.clone(),
         tls: config.tls,
-        violations: u64::from(!verdict.ic1) + u64::from(!verdict.ic2),
-        ic1: verdict.ic1,
-        ic2: verdict.ic2,
-        decisions: decisions.iter().map(|(n, o)| (n.to_string(), *o)).collect(),
+        judged,
         messages,
         frames_rejected: rejected,
         round_ms: instance.round.as_millis() as u64,
@@ -524,11 +667,16 @@ fn up(args: &UpArgs) -> anyhow::Result<ExitCode> {
             report.behaviour,
             report.round_ms
         );
-        outln!(
-            "  decisions   {}",
-            report.decisions.iter().map(|(n, o)| format!("{n} {o:?}")).collect::<Vec<_>>().join(", ")
-        );
-        outln!("  violations  {} (IC1 {}, IC2 {})", report.violations, held(report.ic1), held(report.ic2));
+        let j = &report.judged;
+        if let (Some(decisions), Some(ic1), Some(ic2)) = (&j.decisions, j.ic1, j.ic2) {
+            let decisions: Vec<String> = decisions.iter().map(|(n, o)| format!("{n} {o:?}")).collect();
+            outln!("  decisions   {}", decisions.join(", "));
+            outln!("  violations  {} (IC1 {}, IC2 {})", j.violations, held(ic1), held(ic2));
+        }
+        if let (Some(calls), Some(acked), Some(fin)) = (j.calls, j.acknowledged, j.final_value) {
+            outln!("  calls       {acked} of {calls} acknowledged · likes {} → {fin}", rpc::LIKES_START);
+            outln!("  violations  {}", j.violations);
+        }
         outln!("  messages    {} sent · {} frames rejected", report.messages, report.frames_rejected);
         if let Some(t) = &report.trace {
             outln!("  trace       {}", t.display());
@@ -537,7 +685,7 @@ fn up(args: &UpArgs) -> anyhow::Result<ExitCode> {
     for f in &failures {
         eprintln!("herald: process failed: {f}");
     }
-    Ok(ExitCode::from(if report.violations > 0 {
+    Ok(ExitCode::from(if report.judged.violations > 0 {
         EXIT_VIOLATED
     } else if !failures.is_empty() {
         EXIT_LIVENESS

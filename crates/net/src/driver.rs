@@ -96,6 +96,8 @@ pub struct Options {
     pub backoff: (Duration, Duration),
     /// Where to write this node's trace, and the scenario name for its header.
     pub trace: Option<(PathBuf, String)>,
+    /// Stop (and report) on SIGINT or SIGTERM, as a process does; off for nodes sharing a process.
+    pub stop_on_signals: bool,
 }
 
 impl Options {
@@ -115,6 +117,7 @@ impl Options {
             max_frame: MAX_FRAME_DEFAULT,
             backoff: (Duration::from_millis(20), Duration::from_secs(1)),
             trace: None,
+            stop_on_signals: false,
         }
     }
 }
@@ -311,6 +314,13 @@ pub async fn run<N: Node>(
         driver.inbound(msg)?;
     }
 
+    let signalled = async {
+        if !options.stop_on_signals {
+            return std::future::pending().await;
+        }
+        stop_signal().await;
+    };
+    tokio::pin!(signalled);
     let mut stop_at = options.run_for.map_or(end, |d| end.min(Instant::now() + d));
     let mut finished = false;
     loop {
@@ -322,6 +332,10 @@ pub async fn run<N: Node>(
         tokio::select! {
             biased;
             _ = tokio::time::sleep_until(stop_at) => break,
+            () = &mut signalled => {
+                warn!(node = me, "stopping on a signal");
+                break;
+            }
             _ = tokio::time::sleep_until(next_timer.unwrap_or(stop_at)), if next_timer.is_some() => driver.fire_due()?,
             ev = inbound.recv() => match ev {
                 Some(ev) => driver.inbound(ev)?,
@@ -346,6 +360,27 @@ pub async fn run<N: Node>(
         counters,
         elapsed_ms: born.elapsed().as_millis() as u64,
     })
+}
+
+/// SIGINT or SIGTERM (SIGINT only off Unix). If no handler can be installed, never.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => std::future::pending().await,
+        }
+    }
+    #[cfg(not(unix))]
+    if tokio::signal::ctrl_c().await.is_err() {
+        std::future::pending::<()>().await;
+    }
 }
 
 struct Driver<N: Node> {
