@@ -52,6 +52,8 @@ enum Command {
     },
     /// Run one node of a cluster (`herald cluster init` writes the configuration).
     Run(cluster::RunArgs),
+    /// Call the rpc workload's likes service from outside the cluster (exactly-once retries).
+    Call(cluster::CallArgs),
     /// Benchmarks (measured in wall time; not tests).
     Bench {
         #[command(subcommand)]
@@ -479,6 +481,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Bench { what } => bench::run(&what),
         Command::Cluster { what } => cluster::run_cluster(&what),
         Command::Run(args) => cluster::run_node(&args),
+        Command::Call(args) => cluster::call(&args),
     }
 }
 

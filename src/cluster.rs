@@ -407,6 +407,7 @@ pub(crate) fn run_node(args: &RunArgs) -> anyhow::Result<ExitCode> {
     options.time_max = Duration::from_secs(30) + instance.lifetime();
     options.linger = instance.round;
     options.stop_on_signals = true;
+    options.client_addr = entry.client_addr;
     options.trace = args.trace.clone().map(|p| (p, instance.protocol.name().to_string()));
     let id = NodeId(args.node);
     let traitor = instance.traitors.contains(&id);
@@ -474,7 +475,8 @@ pub(crate) fn run_node(args: &RunArgs) -> anyhow::Result<ExitCode> {
                         if server { matches!(e, RpcEvent::Executed { .. }) } else { matches!(e, RpcEvent::Done { .. }) }
                     })
                     .count() as u64;
-                n >= want
+                // A server with no calls to wait for (outside callers only) serves until stopped.
+                want > 0 && n >= want
             };
             let report = runtime.block_on(herald_net::run(Role::Honest(node), options, done))?;
             to_value_report(report)?
@@ -696,4 +698,109 @@ fn up(args: &UpArgs) -> anyhow::Result<ExitCode> {
 
 fn held(ok: bool) -> &'static str {
     if ok { "held" } else { "VIOLATED" }
+}
+
+/// Methods of the likes service, for `herald call`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Method {
+    /// `count += 1` (not idempotent: exactly-once makes retries safe).
+    Increment,
+    /// Read the count.
+    Get,
+}
+
+/// `herald call`: one call from outside the cluster to the rpc workload's server.
+#[derive(Args, Debug)]
+pub(crate) struct CallArgs {
+    /// The method.
+    #[arg(value_enum)]
+    method: Method,
+    /// The cluster's configuration (`herald cluster init --protocol rpc` writes it).
+    #[arg(long)]
+    config: PathBuf,
+    /// The node serving the calls.
+    #[arg(long, default_value_t = 0)]
+    node: u32,
+    /// This caller's id, at least the cluster's size (default: drawn from the clock and process id).
+    /// The server deduplicates by (caller, sequence 0): reuse an id only to retry the same call.
+    #[arg(long)]
+    caller: Option<u32>,
+    /// How long one attempt waits for the answer, in ms.
+    #[arg(long, default_value_t = 1000)]
+    deadline_ms: u64,
+    /// Attempts; every attempt carries the same request id, so a retried increment counts once.
+    #[arg(long, default_value_t = 10)]
+    attempts: u32,
+    /// Print exactly one JSON object on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) fn call(args: &CallArgs) -> anyhow::Result<ExitCode> {
+    let config = ClusterConfig::load(&args.config)?;
+    let entry = config.node(args.node)?;
+    let addr = entry.client_addr.with_context(|| format!("invalid `node.client_addr`: n{} has none", args.node))?;
+    let n = config.nodes.len() as u32;
+    let caller = match args.caller {
+        Some(c) if c < n => bail!("invalid `--caller`: {c} is a member's id; callers use ids from {n} up"),
+        Some(c) => c,
+        None => {
+            let nanos =
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+            let mixed =
+                Rng::derive(u64::from(nanos), u64::from(std::process::id())).between(0, u64::from(u32::MAX - n));
+            n + mixed as u32
+        }
+    };
+    if args.attempts == 0 {
+        bail!("invalid `--attempts`: at least one");
+    }
+    let request = match args.method {
+        Method::Increment => LikesRequest::Increment,
+        Method::Get => LikesRequest::Get,
+    };
+    let id = rpc::RequestId { client: NodeId(caller), seq: 0 };
+    let deadline = Duration::from_millis(args.deadline_ms);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let outcome = runtime.block_on(async {
+        let mut last = String::from("no attempt made");
+        for attempt in 1..=args.attempts {
+            let tried = async {
+                let mut c = herald_net::client::Caller::connect(addr, config.cluster, args.node, caller).await?;
+                c.send(&rpc::Msg::Request { id, attempt, body: herald_core::codec::encode(&request) }).await?;
+                loop {
+                    if let rpc::Msg::Response { id: got, result, .. } = c.recv::<rpc::Msg>().await? {
+                        if got == id {
+                            return Ok::<_, herald_net::client::CallerError>(result);
+                        }
+                    }
+                }
+            };
+            match tokio::time::timeout(deadline, tried).await {
+                Ok(Ok(result)) => return Some((attempt, result)),
+                Ok(Err(e)) => last = e.to_string(),
+                Err(_) => last = format!("no answer within {} ms", args.deadline_ms),
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        eprintln!("herald: call failed: {last}");
+        None
+    });
+    let Some((attempts, result)) = outcome else {
+        if args.json {
+            outln!("{}", serde_json::json!({ "caller": caller, "outcome": "no-response" }));
+        }
+        return Ok(ExitCode::from(EXIT_LIVENESS));
+    };
+    let response: LikesResponse = match result {
+        Ok(bytes) => herald_core::codec::decode(&bytes).context("the server's response")?,
+        Err(e) => bail!("the server refused the call ({}): {}", e.status, e.message),
+    };
+    let LikesResponse::Count(count) = response;
+    if args.json {
+        outln!("{}", serde_json::json!({ "caller": caller, "attempts": attempts, "count": count }));
+    } else {
+        outln!("likes = {count} (caller {caller}, {attempts} attempt(s))");
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -120,7 +120,10 @@ fn start_node(config: &Path, i: usize) -> Child {
 
 fn init(name: &str, extra: &[&str]) -> std::path::PathBuf {
     let dir = temp(name);
-    let mut args = vec!["cluster", "init", "--nodes", "4", "--dir", dir.to_str().unwrap()];
+    let mut args = vec!["cluster", "init", "--dir", dir.to_str().unwrap()];
+    if !extra.contains(&"--nodes") {
+        args.extend_from_slice(&["--nodes", "4"]);
+    }
     args.extend_from_slice(extra);
     let out = herald(&args);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -215,7 +218,7 @@ fn bad_cluster_configuration_exits_2_naming_the_field() {
 
 #[test]
 fn exactly_once_rpc_survives_kill_9_of_the_server_and_loses_no_acknowledged_write() {
-    let config = init("rpc-kill", &["--protocol", "rpc", "--calls", "150"]);
+    let config = init("rpc-kill", &["--protocol", "rpc", "--calls", "150", "--nodes", "3"]);
     let dir = config.parent().unwrap();
     let mut nodes = start_nodes(&config, 3);
     // Kill the server as soon as its first execution is on disk.
@@ -245,4 +248,39 @@ fn exactly_once_rpc_survives_kill_9_of_the_server_and_loses_no_acknowledged_writ
     let server = report(0, &mut nodes.0[0]);
     assert_eq!(server["recovered"], true, "{server}");
     assert_eq!(server["incarnation"], 2);
+}
+
+#[test]
+fn concurrent_outside_callers_each_increment_exactly_once() {
+    let config = init("callers", &["--protocol", "rpc", "--calls", "0", "--nodes", "2"]);
+    let mut server = Nodes(vec![start_node(&config, 0)]);
+    let callers: Vec<Child> = (0..12)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_herald"))
+                .args(["call", "increment", "--config", config.to_str().unwrap(), "--json", "--deadline-ms", "3000"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut counts: Vec<u64> = callers
+        .into_iter()
+        .map(|c| {
+            let out = c.wait_with_output().unwrap();
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            json(&out)["count"].as_u64().unwrap()
+        })
+        .collect();
+    counts.sort_unstable();
+    assert_eq!(counts, (12_301..=12_312).collect::<Vec<_>>(), "each caller's increment counted once");
+    let get = herald(&["call", "get", "--config", config.to_str().unwrap(), "--json"]);
+    assert_eq!(json(&get)["count"], 12_312);
+    let member = herald(&["call", "get", "--config", config.to_str().unwrap(), "--caller", "1"]);
+    assert_eq!(member.status.code(), Some(2), "a caller cannot take a member's id");
+    let pid = server.0[0].id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let report = report(0, &mut server.0[0]);
+    let executed = report["outputs"].as_array().unwrap();
+    assert_eq!(executed.len(), 13, "12 increments and a get, each executed once (retries deduplicated): {report}");
 }

@@ -16,6 +16,7 @@
 //! [[node]]
 //! id = 0
 //! addr = "127.0.0.1:7000"        # hosts may be different machines
+//! client_addr = "127.0.0.1:7004" # optional: where outside callers connect
 //! cert = "n0.pem"                # signed by the CA, with the DNS name n0.herald
 //! key = "n0.key.pem"
 //! data = "data/n0"               # the node's data directory (durable storage, traces)
@@ -89,6 +90,9 @@ pub struct NodeEntry {
     pub id: u32,
     /// Where it listens (peers dial it here).
     pub addr: SocketAddr,
+    /// Where outside callers connect (plain TCP), if anywhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_addr: Option<SocketAddr>,
     /// Its certificate (PEM).
     pub cert: PathBuf,
     /// Its private key (PEM).
@@ -128,8 +132,18 @@ impl ClusterConfig {
                     node.id
                 )));
             }
-            if self.nodes[..i].iter().any(|other| other.addr == node.addr) {
-                return Err(ConfigError(format!("invalid `node.addr`: {} is used by two nodes", node.addr)));
+            let used = |a: SocketAddr| {
+                self.nodes[..=i]
+                    .iter()
+                    .flat_map(|o| [Some(o.addr), o.client_addr])
+                    .flatten()
+                    .filter(|b| *b == a)
+                    .count()
+            };
+            if used(node.addr) > 1 || node.client_addr.is_some_and(|c| used(c) > 1) {
+                return Err(ConfigError(format!(
+                    "invalid `node.addr`: node {i} shares an address with another listener"
+                )));
             }
         }
         if self.protocol.delay_bound_ms == 0 {
@@ -164,7 +178,8 @@ pub struct InitOptions {
     pub nodes: usize,
     /// The host every node listens on.
     pub host: std::net::IpAddr,
-    /// Node i listens on `base_port + i`; `None` picks free ports on `host` now.
+    /// Node i listens on `base_port + i` for peers and `base_port + n + i` for outside callers;
+    /// `None` picks free ports on `host` now.
     pub base_port: Option<u16>,
     /// Whether to use mutual TLS.
     pub tls: bool,
@@ -185,14 +200,15 @@ pub fn init(dir: &Path, options: &InitOptions) -> Result<ClusterConfig, ConfigEr
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io("(clearing data/)", e)),
         _ => {}
     }
+    // Node i listens on ports[i] for peers and ports[n + i] for outside callers.
     let ports: Vec<u16> = match options.base_port {
-        Some(base) => (0..options.nodes)
+        Some(base) => (0..2 * options.nodes)
             .map(|i| {
                 u16::try_from(usize::from(base) + i)
                     .map_err(|_| ConfigError(format!("invalid `--base-port`: {base} + {i} is not a port")))
             })
             .collect::<Result<_, _>>()?,
-        None => free_ports(options.host, options.nodes).map_err(|e| io("(finding free ports)", e))?,
+        None => free_ports(options.host, 2 * options.nodes).map_err(|e| io("(finding free ports)", e))?,
     };
     let certs =
         crate::tls::generate(options.nodes).map_err(|e| ConfigError(format!("generating certificates: {e}")))?;
@@ -205,6 +221,7 @@ pub fn init(dir: &Path, options: &InitOptions) -> Result<ClusterConfig, ConfigEr
         nodes.push(NodeEntry {
             id: i as u32,
             addr: SocketAddr::new(options.host, ports[i]),
+            client_addr: Some(SocketAddr::new(options.host, ports[options.nodes + i])),
             cert: cert_name.into(),
             key: key_name.into(),
             data: PathBuf::from(format!("data/n{i}")),

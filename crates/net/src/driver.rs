@@ -96,6 +96,9 @@ pub struct Options {
     pub backoff: (Duration, Duration),
     /// Where to write this node's trace, and the scenario name for its header.
     pub trace: Option<(PathBuf, String)>,
+    /// Where outside callers connect (plain TCP; they get ids ≥ n and are seen by the node as
+    /// senders like any other), or `None` for no client port.
+    pub client_addr: Option<SocketAddr>,
     /// Stop (and report) on SIGINT or SIGTERM, as a process does; off for nodes sharing a process.
     pub stop_on_signals: bool,
 }
@@ -118,6 +121,7 @@ impl Options {
             backoff: (Duration::from_millis(20), Duration::from_secs(1)),
             trace: None,
             stop_on_signals: false,
+            client_addr: None,
         }
     }
 }
@@ -244,6 +248,10 @@ pub async fn run<N: Node>(
             tasks.spawn(transport::acceptor(link.clone(), peer, rx, inbound_tx.clone(), crx));
         }
     }
+    if let Some(addr) = options.client_addr {
+        let clients = TcpListener::bind(addr).await.map_err(|source| NetError::Bind { addr, source })?;
+        tasks.spawn(transport::listen_clients(link.clone(), clients, inbound_tx.clone()));
+    }
     tasks.spawn(transport::listen(link, listener, accept_conns));
     drop(inbound_tx);
 
@@ -263,6 +271,7 @@ pub async fn run<N: Node>(
         effects: Vec::new(),
         timers: BTreeMap::new(),
         outboxes,
+        clients: BTreeMap::new(),
         data,
         data_dir: options.data_dir.clone(),
         lamport: 0,
@@ -282,8 +291,13 @@ pub async fn run<N: Node>(
         while !up.iter().all(|u| *u) {
             tokio::select! {
                 ev = inbound.recv() => match ev {
-                    Some(Inbound::Up(p)) => up[p as usize] = true,
-                    Some(Inbound::Down(p)) => up[p as usize] = false,
+                    Some(Inbound::Up(p)) if (p as usize) < n => up[p as usize] = true,
+                    Some(Inbound::Down(p)) if (p as usize) < n => up[p as usize] = false,
+                    Some(Inbound::Up(_) | Inbound::Down(_)) => {}
+                    Some(Inbound::ClientUp { id, outbox }) => {
+                        driver.clients.insert(id, outbox);
+                    }
+                    Some(Inbound::ClientDown { id, outbox }) => driver.forget_client(id, &outbox),
                     Some(msg @ Inbound::Msg { .. }) => early.push(msg),
                     None => break,
                 },
@@ -392,6 +406,8 @@ struct Driver<N: Node> {
     effects: Vec<Effect<N>>,
     timers: BTreeMap<N::Timer, Instant>,
     outboxes: Vec<Option<mpsc::Sender<Bytes>>>,
+    /// Outside callers by id (≥ n).
+    clients: BTreeMap<u32, mpsc::Sender<Bytes>>,
     data: DataDir,
     data_dir: PathBuf,
     lamport: u64,
@@ -464,18 +480,31 @@ impl<N: Node> Driver<N> {
         Ok(())
     }
 
+    fn forget_client(&mut self, id: u32, outbox: &mpsc::Sender<Bytes>) {
+        if self.clients.get(&id).is_some_and(|current| current.same_channel(outbox)) {
+            self.clients.remove(&id);
+        }
+    }
+
     fn transmit(&mut self, to: NodeId, payload: Vec<u8>, body: Option<serde_json::Value>) {
-        let Some(Some(_)) = self.outboxes.get(to.index()) else {
-            warn!(node = self.id.0, %to, "dropping a message to a node that is not a peer");
+        let known = match self.outboxes.get(to.index()) {
+            Some(outbox) => outbox.is_some(),
+            None => self.clients.contains_key(&to.0),
+        };
+        if !known {
+            debug!(node = self.id.0, %to, "dropping a message to neither a peer nor a connected caller");
             self.counters.dropped += 1;
             return;
-        };
+        }
         let id = (u64::from(self.id.0) << 48) | self.next_msg;
         self.next_msg += 1;
         let size = payload.len() as u32;
         self.event(|| EventKind::Send { to: to.0, msg: id, size, body: body.unwrap_or_default(), bytes: None });
         let frame = frame::encode(&Body::Msg { lamport: self.lamport, id, payload });
-        let outbox = self.outboxes[to.index()].as_ref().expect("checked above");
+        let outbox = match self.outboxes.get(to.index()) {
+            Some(outbox) => outbox.as_ref().expect("checked above"),
+            None => self.clients.get(&to.0).expect("checked above"),
+        };
         match outbox.try_send(Bytes::from(frame)) {
             Ok(()) => self.counters.sent += 1,
             Err(_) => {
@@ -486,7 +515,18 @@ impl<N: Node> Driver<N> {
     }
 
     fn inbound(&mut self, ev: Inbound) -> Result<(), NetError> {
-        let Inbound::Msg { from, lamport, id, payload } = ev else { return Ok(()) };
+        let (from, lamport, id, payload) = match ev {
+            Inbound::Msg { from, lamport, id, payload } => (from, lamport, id, payload),
+            Inbound::ClientUp { id, outbox } => {
+                self.clients.insert(id, outbox);
+                return Ok(());
+            }
+            Inbound::ClientDown { id, outbox } => {
+                self.forget_client(id, &outbox);
+                return Ok(());
+            }
+            Inbound::Up(_) | Inbound::Down(_) => return Ok(()),
+        };
         match codec::decode::<N::Msg>(&payload) {
             Ok(msg) => {
                 self.counters.delivered += 1;

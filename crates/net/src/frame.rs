@@ -49,21 +49,6 @@ pub enum Body {
         /// The message, encoded with the Herald codec (or raw bytes from a Byzantine sender).
         payload: Vec<u8>,
     },
-    /// A request from an outside client: `payload` is the service's
-    /// request, encoded with the Herald codec.
-    Call {
-        /// The client's id for the call; the reply echoes it.
-        call: u64,
-        /// The encoded request.
-        payload: Vec<u8>,
-    },
-    /// The reply to a [`Body::Call`].
-    Reply {
-        /// The call's id.
-        call: u64,
-        /// The encoded response.
-        payload: Vec<u8>,
-    },
 }
 
 /// Why a frame was rejected. Every variant closes the connection that carried the frame.
@@ -206,13 +191,15 @@ mod tests {
         assert!(matches!(FrameCodec::new(64).decode(&mut garbage), Err(FrameError::Body(_))));
         let mut empty = BytesMut::from(&[0, 0, 0, 0][..]);
         assert!(matches!(FrameCodec::new(64).decode(&mut empty), Err(FrameError::Empty)));
-        let mut truncated = framed(&Body::Call { call: 1, payload: vec![5; 10] });
+        let mut truncated = framed(&Body::Msg { lamport: 1, id: 1, payload: vec![5; 10] });
         truncated.truncate(9);
         let mut c = FrameCodec::new(64);
         assert_eq!(c.decode(&mut truncated).unwrap(), None);
         assert!(matches!(c.decode_eof(&mut truncated), Err(FrameError::Truncated(9))));
-        let mut trailing = BytesMut::from(&[0, 0, 0, 3, VERSION, 3, 0][..]);
-        assert!(matches!(FrameCodec::new(64).decode(&mut trailing), Err(FrameError::Body(_))), "Call needs 2 fields");
+        let mut short = BytesMut::from(&[0, 0, 0, 3, VERSION, 1, 0][..]);
+        assert!(matches!(FrameCodec::new(64).decode(&mut short), Err(FrameError::Body(_))), "Msg needs 3 fields");
+        let mut trailing = BytesMut::from(&[0, 0, 0, 6, VERSION, 1, 0, 0, 0, 9][..]);
+        assert!(matches!(FrameCodec::new(64).decode(&mut trailing), Err(FrameError::Body(_))), "a byte too many");
     }
 
     /// The bounded stand-in for `cargo fuzz run frame` (see `fuzz/`): random and mutated inputs
@@ -223,7 +210,7 @@ mod tests {
         let seeds = [
             encode(&Body::Hello { cluster: 9, from: 1, to: 2, incarnation: 1 }),
             encode(&Body::Msg { lamport: 1, id: 2, payload: vec![0; 40] }),
-            encode(&Body::Reply { call: 3, payload: vec![7; 3] }),
+            encode(&Body::Msg { lamport: 0, id: 3, payload: vec![7; 3] }),
         ];
         for i in 0..20_000u32 {
             let mut input = if i % 2 == 0 {

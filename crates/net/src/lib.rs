@@ -23,6 +23,9 @@
 //! - **Durability** ([`storage`]): `persist` writes are fsynced and atomically renamed into the
 //!   data directory before any other effect of the same handler; a process restarted on the same
 //!   directory calls `on_recover` with them.
+//! - **Outside callers** ([`client`]): an optional client port where processes outside the
+//!   cluster connect with ids ≥ n; the node sees them as ordinary senders and answers them with
+//!   ordinary sends (no request/response logic in the driver).
 //! - **Traces**: each process may record a trace in the simulator's schema (source `net`), with
 //!   Lamport timestamps carried in every frame; [`merge`] joins a run's files.
 //! - **Round-based protocols** (`rounds::LockStep`) assume synchronous rounds. Over real TCP the
@@ -34,6 +37,7 @@
 //! This crate may use tokio, sockets, clocks and the file system; core, protocols, sim and check
 //! may not (`tests/tidy.rs`).
 
+pub mod client;
 pub mod cluster;
 mod driver;
 pub mod frame;

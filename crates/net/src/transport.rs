@@ -36,6 +36,10 @@ pub(crate) enum Inbound {
     Up(u32),
     /// The connection to `peer` went down.
     Down(u32),
+    /// An outside caller `id` (≥ the cluster size) connected; replies to it go to `outbox`.
+    ClientUp { id: u32, outbox: mpsc::Sender<Bytes> },
+    /// The caller `id` disconnected (its connection's `outbox`: a newer one may have replaced it).
+    ClientDown { id: u32, outbox: mpsc::Sender<Bytes> },
 }
 
 /// Counters the connection tasks share with the node's task.
@@ -96,6 +100,28 @@ impl Link {
         }
     }
 
+    /// Reads an outside caller's `Hello`: this cluster, addressed to us, from an id outside it.
+    async fn read_caller_hello(&self, conn: &mut Conn) -> Result<u32, String> {
+        let first = tokio::time::timeout(HANDSHAKE_TIMEOUT, conn.next()).await.map_err(|_| "no hello in time")?;
+        match first {
+            Some(Ok(Body::Hello { cluster, from, to, .. })) => {
+                if cluster != self.cluster || to != self.me {
+                    Err(format!(
+                        "hello for cluster {cluster} node n{to}, this is cluster {} n{}",
+                        self.cluster, self.me
+                    ))
+                } else if (from as usize) < self.addrs.len() {
+                    Err(format!("a caller claims the member id n{from}"))
+                } else {
+                    Ok(from)
+                }
+            }
+            Some(Ok(_)) => Err("first frame is not a hello".into()),
+            Some(Err(e)) => Err(e.to_string()),
+            None => Err("closed before hello".into()),
+        }
+    }
+
     /// Dials `peer` and greets it.
     async fn dial(&self, peer: u32) -> Result<Conn, String> {
         let addr = self.addrs[peer as usize];
@@ -148,6 +174,50 @@ impl Link {
         Ok((from, conn))
     }
 }
+
+/// Accepts outside callers forever on the client port. A caller greets with a `Hello` from an id
+/// outside the cluster (≥ n: it can never pass for a member), then exchanges `Msg` frames with the
+/// node, which sees it as one more sender; a newer connection with the same id replaces the older.
+pub(crate) async fn listen_clients(link: Link, listener: TcpListener, inbound: mpsc::Sender<Inbound>) {
+    loop {
+        let (tcp, remote) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                warn!(node = link.me, error = %e, "accept failed on the client port");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let (link, inbound) = (link.clone(), inbound.clone());
+        tokio::spawn(async move {
+            let greeted = async {
+                tcp.set_nodelay(true).map_err(|e| e.to_string())?;
+                let stream: Box<dyn Stream> = Box::new(tcp);
+                let mut conn = Framed::new(stream, FrameCodec::new(link.max_frame));
+                let from = link.read_caller_hello(&mut conn).await?;
+                conn.send(link.hello(from)).await.map_err(|e| e.to_string())?;
+                Ok::<_, String>((from, conn))
+            };
+            match greeted.await {
+                Ok((id, conn)) => {
+                    let (tx, mut rx) = mpsc::channel(OUTBOX_CLIENT);
+                    if inbound.send(Inbound::ClientUp { id, outbox: tx.clone() }).await.is_err() {
+                        return;
+                    }
+                    let _ = serve(&link, id, conn, &mut rx, &inbound, None).await;
+                    let _ = inbound.send(Inbound::ClientDown { id, outbox: tx }).await;
+                }
+                Err(reason) => {
+                    link.stats.handshakes_rejected.fetch_add(1, Ordering::Relaxed);
+                    warn!(node = link.me, %remote, %reason, "rejected a caller");
+                }
+            }
+        });
+    }
+}
+
+/// Replies queued for one caller, in frames.
+const OUTBOX_CLIENT: usize = 4096;
 
 /// Accepts connections forever, greeting each in its own task and handing it to its peer's task.
 pub(crate) async fn listen(link: Link, listener: TcpListener, conns: Vec<Option<mpsc::Sender<Conn>>>) {
@@ -233,7 +303,7 @@ async fn serve(
     replacements: Option<&mut mpsc::Receiver<Conn>>,
 ) -> Result<Option<Conn>, ()> {
     link.stats.connections.fetch_add(1, Ordering::Relaxed);
-    info!(node = link.me, peer, "connected");
+    debug!(node = link.me, peer, "connected");
     inbound.send(Inbound::Up(peer)).await.map_err(|_| ())?;
     let (mut sink, mut stream) = conn.split();
     let read = async {
@@ -244,15 +314,9 @@ async fn serve(
                         return Err(());
                     }
                 }
-                Some(Ok(other)) => {
+                Some(Ok(Body::Hello { .. })) => {
                     link.stats.frames_rejected.fetch_add(1, Ordering::Relaxed);
-                    let kind = match other {
-                        Body::Hello { .. } => "hello",
-                        Body::Call { .. } => "call",
-                        Body::Reply { .. } => "reply",
-                        Body::Msg { .. } => "msg",
-                    };
-                    warn!(node = link.me, peer, kind, "closing connection: unexpected frame between peers");
+                    warn!(node = link.me, peer, "closing connection: a second hello");
                     return Ok(());
                 }
                 Some(Err(FrameError::Io(e))) => {
