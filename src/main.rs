@@ -13,6 +13,7 @@ macro_rules! outln {
 }
 
 mod bench;
+mod bench_rpc;
 mod cli;
 mod cluster;
 mod generals;

@@ -336,23 +336,52 @@ pub async fn run<N: Node>(
     };
     tokio::pin!(signalled);
     let mut stop_at = options.run_for.map_or(end, |d| end.min(Instant::now() + d));
+    let stop = tokio::time::sleep_until(stop_at);
+    tokio::pin!(stop);
+    // One timer future, re-armed only when the earliest deadline changes.
+    let timer = tokio::time::sleep_until(end);
+    tokio::pin!(timer);
+    let mut timer_at: Option<Instant> = None;
     let mut finished = false;
+    let mut outputs_seen = usize::MAX;
     loop {
-        if !finished && done(&driver.outputs) {
-            finished = true;
-            stop_at = stop_at.min(Instant::now() + options.linger);
+        if !finished && driver.outputs.len() != outputs_seen {
+            outputs_seen = driver.outputs.len();
+            if done(&driver.outputs) {
+                finished = true;
+                stop_at = stop_at.min(Instant::now() + options.linger);
+                stop.as_mut().reset(stop_at);
+            }
         }
         let next_timer = driver.timers.values().min().copied();
+        if next_timer != timer_at {
+            if let Some(at) = next_timer {
+                timer.as_mut().reset(at);
+            }
+            timer_at = next_timer;
+        }
         tokio::select! {
             biased;
-            _ = tokio::time::sleep_until(stop_at) => break,
+            () = &mut stop => break,
             () = &mut signalled => {
                 warn!(node = me, "stopping on a signal");
                 break;
             }
-            _ = tokio::time::sleep_until(next_timer.unwrap_or(stop_at)), if next_timer.is_some() => driver.fire_due()?,
+            () = &mut timer, if timer_at.is_some() => {
+                driver.fire_due()?;
+                timer_at = None;
+            }
             ev = inbound.recv() => match ev {
-                Some(ev) => driver.inbound(ev)?,
+                Some(ev) => {
+                    driver.inbound(ev)?;
+                    // Take what else has arrived before going back to the timers.
+                    for _ in 0..256 {
+                        match inbound.try_recv() {
+                            Ok(ev) => driver.inbound(ev)?,
+                            Err(_) => break,
+                        }
+                    }
+                }
                 None => break,
             },
         }
