@@ -284,3 +284,33 @@ fn concurrent_outside_callers_each_increment_exactly_once() {
     let executed = report["outputs"].as_array().unwrap();
     assert_eq!(executed.len(), 13, "12 increments and a get, each executed once (retries deduplicated): {report}");
 }
+
+/// A process holding another cluster's certificate, or a member's certificate while claiming
+/// another member's id, cannot get in to a running `herald run`; the node still does its work.
+#[test]
+fn a_running_node_refuses_foreign_and_impostor_certificates() {
+    let config = init("tls-refuse", &["--traitors", "1", "--seed", "1", "--delay-bound-ms", "100"]);
+    let foreign = init("tls-foreign", &[]);
+    let cluster = herald_net::cluster::ClusterConfig::load(&config).unwrap();
+    let stranger = herald_net::cluster::ClusterConfig::load(&foreign).unwrap();
+    let target = cluster.nodes[2].addr;
+    let mut nodes = start_nodes(&config, 4);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let foreign_tls = herald_net::tls::Tls::load(&stranger, 0).unwrap();
+        let impostor_tls = herald_net::tls::Tls::load(&cluster, 3).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while tokio::net::TcpStream::connect(target).await.is_err() {
+            assert!(Instant::now() < deadline, "n2 never listened");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let foreign = herald_net::tls::probe_hello(&foreign_tls, target, 2, cluster.cluster, 0).await;
+        assert!(foreign.is_err(), "another cluster's certificate gets in: {foreign:?}");
+        let impostor = herald_net::tls::probe_hello(&impostor_tls, target, 2, cluster.cluster, 1).await;
+        assert!(impostor.is_err(), "n3's certificate passes for n1");
+    });
+    let reports = reports(&mut nodes);
+    let decisions = loyal_decisions(&config, &reports);
+    assert!(decisions.iter().all(|d| d == &decisions[0] && d != "none"), "{decisions:?}");
+    assert!(reports[2]["counters"]["handshakes_rejected"].as_u64().unwrap() >= 2, "{}", reports[2]["counters"]);
+}
