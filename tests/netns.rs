@@ -3,8 +3,9 @@
 //! bridge in a hub namespace; partitions are links taken down on the hub; crashes are `kill -9`.
 //! The namespaces (and with them every veth) are deleted when the test ends, pass or fail.
 //!
-//! Not here: `tc netem` loss, delay, duplication and reordering — this machine's kernel has no
-//! `sch_netem` ("Specified qdisc kind is unknown"), so those faults cannot be injected here.
+//! Loss is injected with nftables (`numgen random` drop on every namespace's input). Not here:
+//! `tc netem` delay, duplication and reordering — this machine's kernel has no `sch_netem`
+//! ("Specified qdisc kind is unknown"), so those faults cannot be injected here.
 
 mod common;
 use common::{herald, temp};
@@ -56,6 +57,34 @@ impl Net {
     /// Cuts (or heals) node i's link to everyone.
     fn link(&self, i: usize, up: bool) {
         ip(&["-n", &self.hub, "link", "set", &format!("p{i}"), if up { "up" } else { "down" }]);
+    }
+
+    /// Drops `percent`% of the packets arriving in node i's namespace, at random.
+    fn loss(&self, i: usize, percent: u32) {
+        let nft = |args: &[&str]| {
+            let out = Command::new("ip")
+                .args(["netns", "exec", &self.nodes[i], "nft"])
+                .args(args)
+                .output()
+                .expect("`nft` (nftables) is installed");
+            assert!(out.status.success(), "nft {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+        };
+        nft(&["add", "table", "inet", "herald"]);
+        nft(&["add", "chain", "inet", "herald", "loss", "{ type filter hook input priority 0; }"]);
+        nft(&[
+            "add",
+            "rule",
+            "inet",
+            "herald",
+            "loss",
+            "numgen",
+            "random",
+            "mod",
+            "100",
+            "<",
+            &percent.to_string(),
+            "drop",
+        ]);
     }
 
     fn run(&self, i: usize, config: &Path) -> Child {
@@ -137,8 +166,11 @@ fn om_agrees_across_namespaces_with_a_traitor() {
 }
 
 #[test]
-fn exactly_once_rpc_survives_a_partition_and_kill_9_across_namespaces() {
+fn exactly_once_rpc_survives_loss_a_partition_and_kill_9_across_namespaces() {
     let net = Net::new("rpc", 2, 3);
+    for i in 0..3 {
+        net.loss(i, 10);
+    }
     let config = init("netns-rpc", &net, &["--nodes", "3", "--protocol", "rpc", "--calls", "100"]);
     let dir = config.parent().unwrap();
     let mut procs = Procs((0..3).map(|i| net.run(i, &config)).collect());
@@ -166,4 +198,21 @@ fn exactly_once_rpc_survives_a_partition_and_kill_9_across_namespaces() {
         .collect();
     counts.sort_unstable();
     assert_eq!(counts, (12_301..=12_500).collect::<Vec<_>>(), "no acknowledged write lost, none repeated");
+}
+
+#[test]
+fn sm_agrees_across_namespaces_with_two_traitors() {
+    let net = Net::new("sm", 3, 4);
+    let config = init("netns-sm", &net, &["--nodes", "4", "--protocol", "byzantine-sm", "--traitors", "2"]);
+    let table: toml::Table = std::fs::read_to_string(&config).unwrap().parse().unwrap();
+    let traitors: Vec<u64> =
+        table["protocol"]["traitors"].as_array().unwrap().iter().map(|t| t.as_integer().unwrap() as u64).collect();
+    let mut procs = Procs((0..4).map(|i| net.run(i, &config)).collect());
+    let reports: Vec<Value> = procs.0.iter_mut().enumerate().map(|(i, c)| report(i, c)).collect();
+    let decided: Vec<&Value> = reports
+        .iter()
+        .filter(|r| r["node"] != 0 && !traitors.contains(&r["node"].as_u64().unwrap()))
+        .map(|r| &r["outputs"].as_array().unwrap().last().expect("a loyal lieutenant decided")["decided"]["order"])
+        .collect();
+    assert!(!decided.is_empty() && decided.iter().all(|d| *d == decided[0] && d.is_string()), "IC1: {decided:?}");
 }
