@@ -21,6 +21,7 @@ use herald_protocols::byzantine::om::{self, Behaviour, OmConfig};
 use herald_protocols::byzantine::sm::{self, SmConfig};
 use herald_protocols::byzantine::{Order, Verdict};
 use herald_protocols::rpc::{self, CallOutcome, LikesRequest, LikesResponse, RpcEvent};
+use herald_protocols::two_generals;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -37,6 +38,9 @@ pub(crate) enum Protocol {
     ByzantineOm,
     /// Signed messages, SM(m), with Ed25519; traitors run a stock tactic.
     ByzantineSm,
+    /// The two generals (2 nodes) with an acknowledgement chain of --stages stages: over TCP,
+    /// which does not lose messengers, both attack.
+    TwoGenerals,
     /// The likes counter: node 0 serves it, every other node calls `Increment` --calls times
     /// under --delivery semantics, all calls concurrently.
     Rpc,
@@ -48,6 +52,7 @@ impl Protocol {
             Self::ByzantineOm => "byzantine-om",
             Self::ByzantineSm => "byzantine-sm",
             Self::Rpc => "rpc",
+            Self::TwoGenerals => "two-generals",
         }
     }
 
@@ -56,7 +61,10 @@ impl Protocol {
             "byzantine-om" => Ok(Self::ByzantineOm),
             "byzantine-sm" => Ok(Self::ByzantineSm),
             "rpc" => Ok(Self::Rpc),
-            other => bail!("invalid `protocol.name`: {other:?} (expected byzantine-om, byzantine-sm or rpc)"),
+            "two-generals" => Ok(Self::TwoGenerals),
+            other => {
+                bail!("invalid `protocol.name`: {other:?} (expected byzantine-om, byzantine-sm, two-generals or rpc)")
+            }
         }
     }
 }
@@ -104,6 +112,9 @@ pub(crate) struct InitArgs {
     /// The synchronous model's step bound, in ms.
     #[arg(long, default_value_t = 10)]
     step_bound_ms: u64,
+    /// Two generals: stages of the acknowledgement chain.
+    #[arg(long, default_value_t = 2)]
+    stages: u32,
     /// RPC: calls each client makes.
     #[arg(long, default_value_t = 20)]
     calls: u64,
@@ -173,10 +184,16 @@ fn init(args: &InitArgs, dir: &Path) -> anyhow::Result<ClusterConfig> {
         bail!("invalid `--traitors`: {} of {n} generals: at least one must be loyal", args.traitors);
     }
     let m = args.m.unwrap_or(args.traitors);
-    if args.protocol == Protocol::Rpc && args.traitors > 0 {
-        bail!("invalid `--traitors`: the rpc workload has no Byzantine nodes");
+    if matches!(args.protocol, Protocol::Rpc | Protocol::TwoGenerals) && args.traitors > 0 {
+        bail!("invalid `--traitors`: {} has no Byzantine nodes", args.protocol.name());
     }
-    if args.protocol != Protocol::Rpc && m + 2 > n {
+    if args.protocol == Protocol::TwoGenerals && n != 2 {
+        bail!("invalid `--nodes`: the two generals are 2 nodes, not {n}");
+    }
+    if args.protocol == Protocol::TwoGenerals && args.stages == 0 {
+        bail!("invalid `--stages`: at least 1");
+    }
+    if matches!(args.protocol, Protocol::ByzantineOm | Protocol::ByzantineSm) && m + 2 > n {
         bail!("invalid `--m`: m = {m} needs at least m + 2 = {} generals, not {n}", m + 2);
     }
     if args.delay_bound_ms == 0 {
@@ -193,12 +210,13 @@ fn init(args: &InitArgs, dir: &Path) -> anyhow::Result<ClusterConfig> {
             stock[rng.index(stock.len())].name()
         }
         Protocol::ByzantineSm => SM_TACTICS[rng.index(SM_TACTICS.len())],
-        Protocol::Rpc => "none",
+        Protocol::Rpc | Protocol::TwoGenerals => "none",
     };
     let mut params = toml::Table::new();
     params.insert("m".into(), toml::Value::Integer(m as i64));
     params.insert("order".into(), toml::Value::String(order.into()));
     params.insert("behaviour".into(), toml::Value::String(behaviour.into()));
+    params.insert("stages".into(), toml::Value::Integer(i64::from(args.stages)));
     params.insert("calls".into(), toml::Value::Integer(i64::try_from(args.calls).context("invalid `--calls`")?));
     let delivery = match args.delivery {
         crate::cli::RpcDelivery::AtMostOnce => "at-most-once",
@@ -234,6 +252,8 @@ struct Instance {
     round: Duration,
     calls: u64,
     delivery: rpc::Delivery,
+    stages: u32,
+    delay: Duration,
 }
 
 /// How long one RPC attempt waits for its answer over real TCP.
@@ -261,7 +281,9 @@ impl Instance {
             "exactly-once" => rpc::Delivery::ExactlyOnce { attempts_max: 100, backoff },
             other => bail!("invalid `protocol.delivery`: {other:?}"),
         };
-        if protocol != Protocol::Rpc && m + 2 > n {
+        let stages = spec.params.get("stages").and_then(toml::Value::as_integer).unwrap_or(2);
+        let stages = u32::try_from(stages).ok().filter(|s| *s > 0).context("invalid `protocol.stages`: at least 1")?;
+        if matches!(protocol, Protocol::ByzantineOm | Protocol::ByzantineSm) && m + 2 > n {
             bail!("invalid `protocol.m`: m = {m} needs at least m + 2 = {} generals, not {n}", m + 2);
         }
         Ok(Self {
@@ -275,7 +297,13 @@ impl Instance {
             round: spec.round_length(),
             calls,
             delivery,
+            stages,
+            delay: Duration::from_millis(spec.delay_bound_ms),
         })
+    }
+
+    fn two_strategy(&self) -> two_generals::Strategy {
+        two_generals::Strategy::AckChain { stages: self.stages, messengers: 1 }
     }
 
     fn om_config(&self) -> OmConfig {
@@ -292,7 +320,8 @@ impl Instance {
     fn lifetime(&self) -> Duration {
         match self.protocol {
             Protocol::Rpc => Duration::from_secs(30),
-            _ => self.round * (self.m as u32 + 3),
+            Protocol::TwoGenerals => two_generals::General::deadline(&self.two_strategy(), self.delay) + self.delay,
+            Protocol::ByzantineOm | Protocol::ByzantineSm => self.round * (self.m as u32 + 3),
         }
     }
 
@@ -325,6 +354,21 @@ impl Instance {
                 }
                 let verdict = self.sm_setup().judge(events.iter().map(|(n, e)| (*n, e)));
                 Ok(generals(verdict, sm::decisions(events.iter().map(|(n, e)| (*n, e)))))
+            }
+            Protocol::TwoGenerals => {
+                let mut decisions = Vec::new();
+                for (node, values) in outputs {
+                    for v in values {
+                        decisions.push((*node, serde_json::from_value::<two_generals::Decision>(v.clone())?));
+                    }
+                }
+                let agreed = two_generals::check_agreement(decisions.iter().map(|(n, d)| (*n, d)));
+                let outcome = two_generals::outcome(decisions.iter().map(|(n, d)| (*n, d)));
+                Ok(Judged {
+                    violations: u64::from(agreed.is_err()),
+                    outcome: Some(outcome.map_or_else(|e| e, |o| o.to_string())),
+                    ..Judged::default()
+                })
             }
             Protocol::Rpc => {
                 // Exactly-once, seen from the clients: every call is acknowledged, and the counts
@@ -378,6 +422,9 @@ struct Judged {
     /// Decisions by node (traitors' included, for reading; the oracles ignore them).
     #[serde(skip_serializing_if = "Option::is_none")]
     decisions: Option<BTreeMap<String, Order>>,
+    /// Two generals: "both attack", "G1 attacks alone", …
+    #[serde(skip_serializing_if = "Option::is_none")]
+    outcome: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     calls: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -449,6 +496,12 @@ pub(crate) fn run_node(args: &RunArgs) -> anyhow::Result<ExitCode> {
             };
             let done = |out: &[sm::SmEvent]| out.iter().any(|e| matches!(e, sm::SmEvent::Decided(_)));
             let report = runtime.block_on(herald_net::run(role, options, done))?;
+            to_value_report(report)?
+        }
+        Protocol::TwoGenerals => {
+            let node = two_generals::General::new(instance.two_strategy(), instance.delay);
+            options.linger = instance.delay;
+            let report = runtime.block_on(herald_net::run(Role::Honest(node), options, |out| !out.is_empty()))?;
             to_value_report(report)?
         }
         Protocol::Rpc => {
@@ -674,6 +727,9 @@ fn up(args: &UpArgs) -> anyhow::Result<ExitCode> {
             let decisions: Vec<String> = decisions.iter().map(|(n, o)| format!("{n} {o:?}")).collect();
             outln!("  decisions   {}", decisions.join(", "));
             outln!("  violations  {} (IC1 {}, IC2 {})", j.violations, held(ic1), held(ic2));
+        }
+        if let Some(outcome) = &j.outcome {
+            outln!("  outcome     {outcome} · violations {}", j.violations);
         }
         if let (Some(calls), Some(acked), Some(fin)) = (j.calls, j.acknowledged, j.final_value) {
             outln!("  calls       {acked} of {calls} acknowledged · likes {} → {fin}", rpc::LIKES_START);

@@ -314,3 +314,30 @@ fn a_running_node_refuses_foreign_and_impostor_certificates() {
     assert!(decisions.iter().all(|d| d == &decisions[0] && d != "none"), "{decisions:?}");
     assert!(reports[2]["counters"]["handshakes_rejected"].as_u64().unwrap() >= 2, "{}", reports[2]["counters"]);
 }
+
+#[test]
+fn the_two_generals_over_tcp_both_attack() {
+    let dir = temp("up-two");
+    let out = herald(&[
+        "cluster",
+        "up",
+        "--nodes",
+        "2",
+        "--protocol",
+        "two-generals",
+        "--stages",
+        "3",
+        "--json",
+        "--dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v = json(&out);
+    assert_eq!(v["processes"], 2);
+    assert_eq!(v["violations"], 0);
+    assert_eq!(v["outcome"], "both attack");
+    assert_eq!(v["messages"], 3, "one messenger per stage, none lost: {v}");
+    let bad = herald(&["cluster", "up", "--nodes", "3", "--protocol", "two-generals"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("`--nodes`"));
+}
