@@ -6,7 +6,7 @@
 //! - **No protocol logic.** The driver ([`run`]) interprets the closed set of effects
 //!   ([`herald_core::Effect`]) and nothing else: it encodes messages with the Herald codec, moves
 //!   bytes, keeps timers, writes durable storage and records traces. It never inspects a message.
-//! - **Connections** ([`transport`](crate::frame)): one TCP connection per pair of nodes; the node
+//! - **Connections** (`transport.rs`): one TCP connection per pair of nodes; the node
 //!   with the lower id dials, the other accepts; a broken connection is re-dialed with exponential
 //!   backoff (20 ms doubling to 1 s by default). Messages queued for a peer wait for the next
 //!   connection; messages in a connection that breaks may be lost (fair-loss, as in the lecture's
