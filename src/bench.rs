@@ -21,6 +21,26 @@ pub(crate) enum BenchCommand {
         #[arg(long, default_value_t = 1024)]
         signatures: usize,
     },
+    /// The runtime: echo RPC over loopback TCP through herald-net, sequential latency (p50, p99,
+    /// beside a blocking std::net echo floor measured in the same run) and the throughput of
+    /// --concurrency callers.
+    Rpc {
+        /// Concurrent callers (one connection each) for the throughput run.
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        /// Calls in the throughput run.
+        #[arg(long, default_value_t = 200_000)]
+        calls: u64,
+        /// Calls in the sequential latency run.
+        #[arg(long, default_value_t = 20_000)]
+        sequential: u64,
+        /// Payload bytes per call.
+        #[arg(long, default_value_t = 32)]
+        payload: usize,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
     /// Simulator throughput: all-to-all ping-pong, every node keeping --in-flight pings outstanding
     /// to each peer (Ping → Pong → next Ping), latency uniform 1–10 ms, reliable network, counting
     /// deliveries per wall-clock second.
@@ -56,6 +76,9 @@ pub(crate) enum BenchCommand {
 pub(crate) fn run(cmd: &BenchCommand) -> anyhow::Result<ExitCode> {
     match *cmd {
         BenchCommand::Generals { json, signatures } => generals(json, signatures),
+        BenchCommand::Rpc { concurrency, calls, sequential, payload, json } => {
+            crate::bench_rpc::run(concurrency, calls, sequential, payload, json)
+        }
         BenchCommand::Sim { nodes, in_flight, deliveries, trace_memory, bandwidth, repeat, seed, json } => {
             let mut config = SimConfig::new(nodes);
             config.link.latency = Latency::uniform(Duration::from_millis(1), Duration::from_millis(10));

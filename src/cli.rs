@@ -2,7 +2,7 @@
 
 use crate::parse;
 use crate::report::{self, EXIT_USAGE};
-use crate::{bench, generals, scenario, tour, viz};
+use crate::{bench, cluster, generals, scenario, tour, viz};
 use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
 use herald_core::NodeId;
 use herald_sim::{
@@ -46,6 +46,16 @@ enum Command {
     },
     /// See a run: render a trace as an HTML explorer, an SVG diagram, a ShiViz log or a latency plot.
     Viz(viz::VizArgs),
+    /// A cluster of real processes over TCP (mutual TLS): write its configuration, or start it
+    /// locally and judge the outcome.
+    Cluster {
+        #[command(subcommand)]
+        what: cluster::ClusterCommand,
+    },
+    /// Run one node of a cluster (`herald cluster init` writes the configuration).
+    Run(cluster::RunArgs),
+    /// Call the rpc workload's likes service from outside the cluster (exactly-once retries).
+    Call(cluster::CallArgs),
     /// Benchmarks (measured in wall time; not tests).
     Bench {
         #[command(subcommand)]
@@ -498,6 +508,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Merge { files } => report::merge(&files),
         Command::Bench { what } => bench::run(&what),
         Command::Viz(v) => viz::run(&v),
+        Command::Cluster { what } => cluster::run_cluster(&what),
+        Command::Run(args) => cluster::run_node(&args),
+        Command::Call(args) => cluster::call(&args),
     }
 }
 

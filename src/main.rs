@@ -13,7 +13,9 @@ macro_rules! outln {
 }
 
 mod bench;
+mod bench_rpc;
 mod cli;
+mod cluster;
 mod generals;
 mod parse;
 mod report;

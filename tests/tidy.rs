@@ -8,6 +8,9 @@
 //! - The viewer (`herald-viz`) is a pure renderer: no file, socket, clock, thread or hash-ordered
 //!   collection (the same trace renders to the same bytes), and nothing it ships names an
 //!   `http(s)://` resource — pages never fetch from the network.
+//! - The runtime (`herald-net`) may use tokio, sockets, clocks and files, but holds no protocol
+//!   logic: it depends on core only (protocols are a dev-dependency for its tests), never names
+//!   `herald_protocols`, and never blocks its runtime with `std::thread::sleep`.
 //! - Hygiene: no `dbg!`/`todo!`/`unimplemented!` anywhere; every crate opens with a `//!` contract.
 
 use std::fs;
@@ -83,8 +86,8 @@ fn dependencies_point_the_right_way() {
     let allowed = |krate: &str| -> &[&str] {
         match krate {
             "core" => &[],
-            "protocols" | "viz" => &["core"],
-            "sim" | "check" | "net" => &["core", "protocols"],
+            "protocols" | "viz" | "net" => &["core"],
+            "sim" | "check" => &["core", "protocols"],
             _ => &["core", "protocols", "sim", "check", "net", "viz"],
         }
     };
@@ -129,6 +132,25 @@ fn deterministic_crates_use_no_banned_api() {
         }
     }
     assert!(problems.is_empty(), "determinism invariant broken:\n{}", problems.join("\n"));
+}
+
+#[test]
+fn the_runtime_holds_no_protocol_logic() {
+    let mut problems = Vec::new();
+    for path in rust_files(&root().join("crates/net/src")) {
+        let text = fs::read_to_string(&path).unwrap();
+        for (line_no, line) in code_lines(&text) {
+            for (needle, why) in [
+                ("herald_protocols", "the driver interprets effects; protocols are wired up by the CLI"),
+                ("std::thread::sleep", "blocks the runtime: use tokio::time"),
+            ] {
+                if line.contains(needle) {
+                    problems.push(format!("{}:{line_no}: `{needle}` — {why}", path.display()));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
 #[test]

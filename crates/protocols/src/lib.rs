@@ -9,6 +9,7 @@
 
 pub mod broadcast_demo;
 pub mod byzantine;
+pub mod echo;
 pub mod failure_detector;
 pub mod links;
 pub mod ping_pong;

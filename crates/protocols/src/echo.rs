@@ -1,0 +1,38 @@
+//! Echo: every message comes straight back to its sender. The smallest request/response protocol,
+//! and the server of `herald bench rpc` (so the benchmark measures the driver, not a protocol).
+//!
+//! Inputs: `on_message`. Effects: one `send` per message, back to its sender. No timers, no
+//! storage, no observations.
+
+use herald_core::{Context, Node, NodeId};
+
+/// An echo node.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Echo;
+
+impl Node for Echo {
+    type Msg = Vec<u8>;
+    type Timer = ();
+    type Output = ();
+
+    fn on_start(&mut self, _ctx: &mut Context<'_, Self>) {}
+
+    fn on_message(&mut self, from: NodeId, msg: Vec<u8>, ctx: &mut Context<'_, Self>) {
+        ctx.send(from, msg);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use herald_core::{Effect, Rng, Time};
+
+    #[test]
+    fn a_message_goes_back_to_its_sender() {
+        let (mut rng, mut fx) = (Rng::new(0), Vec::new());
+        let peers = [NodeId(1)];
+        let mut ctx = Context::new(NodeId(0), &peers, Time::ZERO, &mut rng, &mut fx);
+        Echo.on_message(NodeId(7), vec![1, 2], &mut ctx);
+        assert_eq!(fx, vec![Effect::Send { to: NodeId(7), msg: vec![1, 2] }]);
+    }
+}

@@ -1,0 +1,153 @@
+//! `herald bench rpc`: loopback echo round trips through the runtime (`herald-net`), beside a
+//! blocking `std::net` echo measured in the same run as the floor.
+//!
+//! The server is a real `herald_net::run` of the `Echo` node on its own thread and runtime; the
+//! callers are `herald_net::client::Caller`s (one connection each) on another. Sequential latency
+//! is one caller's round trips; throughput is `--concurrency` callers, each making its share of
+//! `--calls` round trips back to back.
+
+use anyhow::Context as _;
+use herald_core::NodeId;
+use herald_net::client::Caller;
+use herald_net::{Options, Role};
+use herald_protocols::echo::Echo;
+use serde_json::json;
+use std::io::{Read, Write};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+const CLUSTER: u64 = 0xbe7c;
+
+pub(crate) fn run(
+    concurrency: usize,
+    calls: u64,
+    sequential: u64,
+    payload: usize,
+    json_out: bool,
+) -> anyhow::Result<ExitCode> {
+    if concurrency == 0 || calls < concurrency as u64 {
+        anyhow::bail!("invalid `--calls`: at least one call per caller (--concurrency {concurrency})");
+    }
+    let host = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let ports = herald_net::cluster::free_ports(host, 2)?;
+    let (peer_addr, client_addr) = (SocketAddr::new(host, ports[0]), SocketAddr::new(host, ports[1]));
+    let data = std::env::temp_dir().join(format!("herald-bench-rpc-{}", std::process::id()));
+    let mut options = Options::new(CLUSTER, NodeId(0), vec![peer_addr], data.clone());
+    options.client_addr = Some(client_addr);
+    options.time_max = Duration::from_secs(3600);
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+        if let Err(e) = rt.block_on(herald_net::run(Role::Honest(Echo), options, |_: &[()]| false)) {
+            eprintln!("herald: bench server: {e}");
+        }
+    });
+    let floor = floor_p50_us(sequential, payload)?;
+
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let body = vec![0x5a_u8; payload];
+    let (p50, p99) = rt.block_on(async {
+        let mut caller = connect(client_addr, 1).await?;
+        let mut samples = Vec::with_capacity(sequential as usize);
+        for _ in 0..sequential {
+            let started = Instant::now();
+            caller.send(&body).await?;
+            let back: Vec<u8> = caller.recv().await?;
+            samples.push(started.elapsed().as_nanos() as u64);
+            anyhow::ensure!(back == body, "the echo changed the payload");
+        }
+        samples.sort_unstable();
+        Ok::<_, anyhow::Error>((percentile(&samples, 0.50), percentile(&samples, 0.99)))
+    })?;
+    let per = calls / concurrency as u64;
+    let total = per * concurrency as u64;
+    let wall = rt.block_on(async {
+        let mut callers = Vec::with_capacity(concurrency);
+        for i in 0..concurrency {
+            callers.push(connect(client_addr, 2 + i as u32).await?);
+        }
+        let started = Instant::now();
+        let runs = callers.into_iter().map(|mut c| {
+            let body = body.clone();
+            async move {
+                for _ in 0..per {
+                    c.send(&body).await?;
+                    let _: Vec<u8> = c.recv().await?;
+                }
+                Ok::<_, anyhow::Error>(())
+            }
+        });
+        for r in futures_util::future::join_all(runs).await {
+            r?;
+        }
+        Ok::<_, anyhow::Error>(started.elapsed().as_secs_f64())
+    })?;
+    let _ = std::fs::remove_dir_all(&data);
+    let rate = total as f64 / wall;
+    let result = json!({
+        "benchmark": "rpc",
+        "payload_bytes": payload,
+        "sequential_calls": sequential,
+        "p50_us": p50 as f64 / 1e3,
+        "p99_us": p99 as f64 / 1e3,
+        "floor_p50_us": floor,
+        "p50_over_floor": p50 as f64 / 1e3 / floor,
+        "concurrency": concurrency,
+        "calls": total,
+        "calls_per_sec": rate,
+        "wall_s": wall,
+    });
+    if json_out {
+        outln!("{result}");
+    } else {
+        outln!(
+            "bench rpc: echo of {payload} bytes over loopback TCP through herald-net\n  sequential ({sequential} calls): p50 {:.1} µs, p99 {:.1} µs (std::net blocking floor p50 {floor:.1} µs)\n  {concurrency} concurrent callers ({total} calls): {:.0} calls/s",
+            p50 as f64 / 1e3,
+            p99 as f64 / 1e3,
+            rate
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn connect(addr: SocketAddr, id: u32) -> anyhow::Result<Caller> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match Caller::connect(addr, CLUSTER, 0, id).await {
+            Ok(c) => return Ok(c),
+            Err(e) if Instant::now() > deadline => return Err(e).context("connecting to the bench server"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(5)).await,
+        }
+    }
+}
+
+fn percentile(sorted: &[u64], q: f64) -> u64 {
+    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
+}
+
+/// The floor: a blocking `std::net` echo (4-byte length + payload each way), p50 in µs.
+fn floor_p50_us(calls: u64, payload: usize) -> anyhow::Result<f64> {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+    let addr = listener.local_addr()?;
+    std::thread::spawn(move || {
+        if let Ok((mut s, _)) = listener.accept() {
+            let _ = s.set_nodelay(true);
+            let mut buf = vec![0u8; 4 + payload];
+            while s.read_exact(&mut buf).is_ok() && s.write_all(&buf).is_ok() {}
+        }
+    });
+    let mut s = TcpStream::connect(addr)?;
+    s.set_nodelay(true)?;
+    let mut frame = (payload as u32).to_be_bytes().to_vec();
+    frame.extend(std::iter::repeat_n(0x5a, payload));
+    let mut back = vec![0u8; frame.len()];
+    let mut samples = Vec::with_capacity(calls as usize);
+    for _ in 0..calls {
+        let started = Instant::now();
+        s.write_all(&frame)?;
+        s.read_exact(&mut back)?;
+        samples.push(started.elapsed().as_nanos() as u64);
+    }
+    samples.sort_unstable();
+    Ok(percentile(&samples, 0.5) as f64 / 1e3)
+}
