@@ -13,6 +13,7 @@ macro_rules! outln {
 }
 
 mod bench;
+mod check;
 mod cli;
 mod generals;
 mod parse;

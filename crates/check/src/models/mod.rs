@@ -1,0 +1,3 @@
+//! Models shipped with the checker.
+
+pub mod two_phase;
