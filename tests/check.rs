@@ -35,3 +35,54 @@ fn check_2pc_liveness_and_bad_input() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(stderr(&bad).contains("threads"), "{}", stderr(&bad));
 }
+
+#[test]
+fn check_byzantine_om_finds_the_n3_violation_and_proves_n4() {
+    let dir = common::temp("check-om");
+    let dir = dir.to_str().unwrap();
+    let out = herald(&[
+        "check",
+        "byzantine-om",
+        "--generals",
+        "3",
+        "--traitors",
+        "1",
+        "--json",
+        "--quiet",
+        "--failures-dir",
+        dir,
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let v = json(&out);
+    assert_eq!(v["properties"]["IC2"], "violated");
+    let trace = v["counterexample"].as_str().expect("a counterexample trace");
+    let (header, events) =
+        herald_core::trace::read(std::io::BufReader::new(std::fs::File::open(trace).unwrap())).unwrap();
+    assert_eq!(header.source, herald_core::trace::Source::Check);
+    assert_eq!(header.nodes, 3);
+    assert!(events.iter().any(|e| matches!(e.kind, herald_core::trace::EventKind::Deliver { .. })));
+
+    let out = herald(&[
+        "check",
+        "byzantine-om",
+        "--generals",
+        "4",
+        "--traitors",
+        "1",
+        "--json",
+        "--quiet",
+        "--failures-dir",
+        dir,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v = json(&out);
+    for p in ["IC1", "IC2", "loyal lieutenants decide"] {
+        assert_eq!(v["properties"][p], "holds", "{p}");
+    }
+    assert!(v.get("counterexample").is_none());
+    assert_eq!(v["complete"], true);
+
+    let bad = herald(&["check", "byzantine-om", "--generals", "9"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("generals"));
+}

@@ -19,6 +19,10 @@ pub(crate) enum CheckCommand {
     /// that every RM eventually decides under weak fairness).
     #[command(name = "2pc")]
     TwoPc(models::TwoPcArgs),
+    /// Byzantine OM(m) on the very `LockStep<Om>` nodes the simulator runs, under the synchronous
+    /// model, over every traitor placement, both orders, and every message the traitors could send
+    /// (IC1, IC2, and that loyal lieutenants eventually decide).
+    ByzantineOm(models::OmArgs),
 }
 
 /// How to search, shared by every model.
@@ -108,6 +112,7 @@ impl SearchArgs {
 pub(crate) fn run(cmd: &CheckCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         CheckCommand::TwoPc(args) => models::two_pc(args),
+        CheckCommand::ByzantineOm(args) => models::byzantine_om(args),
     }
 }
 

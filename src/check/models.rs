@@ -2,7 +2,8 @@
 
 use super::{SearchArgs, run_model, usage};
 use clap::Args as ClapArgs;
-use herald_check::models::two_phase::TwoPhase;
+use herald_check::models::{om, two_phase::TwoPhase};
+use herald_protocols::byzantine::om::Majority;
 use serde_json::json;
 use std::process::ExitCode;
 
@@ -29,4 +30,40 @@ pub(crate) fn two_pc(args: &TwoPcArgs) -> anyhow::Result<ExitCode> {
     let command = format!("herald check 2pc --rms {}{liveness}", args.rms);
     let config = json!({"rms": args.rms, "liveness": args.liveness});
     run_model(&model, "2pc", &format!("2pc-rms{}", args.rms), config, &command, &args.search)
+}
+
+/// `herald check byzantine-om`.
+#[derive(ClapArgs, Debug)]
+pub(crate) struct OmArgs {
+    /// Generals n, the commander included (3–7).
+    #[arg(long, default_value_t = 4)]
+    generals: usize,
+    /// Traitors (any placement, the commander included, is checked).
+    #[arg(long, default_value_t = 1)]
+    traitors: usize,
+    /// The algorithm's m (1 or 2).
+    #[arg(long, default_value_t = 1)]
+    m: usize,
+    /// Use the median instead of the strict majority.
+    #[arg(long)]
+    median: bool,
+    #[command(flatten)]
+    search: SearchArgs,
+}
+
+pub(crate) fn byzantine_om(args: &OmArgs) -> anyhow::Result<ExitCode> {
+    let majority = if args.median { Majority::Median } else { Majority::StrictOrDefault };
+    let model = match om::model(args.generals, args.traitors, args.m, majority) {
+        Ok(m) => m,
+        Err(e) => return usage(e),
+    };
+    let median = if args.median { " --median" } else { "" };
+    let command = format!(
+        "herald check byzantine-om --generals {} --traitors {} --m {}{median}",
+        args.generals, args.traitors, args.m
+    );
+    let config = json!({"generals": args.generals, "traitors": args.traitors, "m": args.m, "median": args.median,
+        "timing": "synchronous", "network": "reliable"});
+    let stem = format!("om-n{}-m{}-t{}{median}", args.generals, args.m, args.traitors).replace(' ', "");
+    run_model(&model, "byzantine-om", &stem, config, &command, &args.search)
 }

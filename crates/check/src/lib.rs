@@ -20,6 +20,7 @@
 //! Threads and the wall clock live only in [`pool`]; nothing here does IO except the progress line
 //! on standard error and [`write_trace`]'s writer.
 
+pub mod actor;
 pub mod fingerprint;
 pub mod liveness;
 pub mod model;

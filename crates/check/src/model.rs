@@ -71,6 +71,12 @@ pub trait Model: Sync + Sized {
         1
     }
 
+    /// Trace events that precede a path from `init` (for example the nodes' start-up).
+    fn trace_prelude(&self, init: &Self::State) -> Vec<TraceEvent> {
+        let _ = init;
+        Vec::new()
+    }
+
     /// The trace events of one step of a path: `action` taken in `from`, leading to `to`, as step
     /// number `step` (steps are the trace's time). The default draws each step as an `output` on
     /// node 0 with the action and the new state.
@@ -187,7 +193,7 @@ impl<M: Model> Path<M> {
 
     /// The path as trace events in Herald's schema (times are step numbers).
     pub fn trace_events(&self, model: &M) -> Vec<TraceEvent> {
-        let mut out = Vec::new();
+        let mut out = model.trace_prelude(&self.states[0]);
         for (i, a) in self.actions.iter().enumerate() {
             out.extend(model.trace_step(i as u64 + 1, &self.states[i], a, &self.states[i + 1]));
         }
