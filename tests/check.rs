@@ -86,3 +86,17 @@ fn check_byzantine_om_finds_the_n3_violation_and_proves_n4() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(stderr(&bad).contains("generals"));
 }
+
+#[test]
+fn check_retry_dedup_holds_and_the_bare_workload_delivers_twice() {
+    let dir = common::temp("check-links");
+    let dir = dir.to_str().unwrap();
+    let out = herald(&["check", "retry-dedup", "--json", "--quiet", "--failures-dir", dir]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(json(&out)["properties"]["at most once"], "holds");
+    let out = herald(&["check", "retry-dedup", "--bare", "--json", "--quiet", "--failures-dir", dir]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let v = json(&out);
+    assert_eq!(v["properties"]["at most once"], "violated");
+    assert!(v["counterexample"].as_str().unwrap().ends_with(".jsonl"));
+}

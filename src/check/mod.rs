@@ -23,6 +23,9 @@ pub(crate) enum CheckCommand {
     /// model, over every traitor placement, both orders, and every message the traitors could send
     /// (IC1, IC2, and that loyal lieutenants eventually decide).
     ByzantineOm(models::OmArgs),
+    /// RetryDedupLink around the links workload over a lossy, duplicating network: nothing is
+    /// delivered twice (with --bare, the workload alone, which duplication breaks).
+    RetryDedup(models::LinkArgs),
 }
 
 /// How to search, shared by every model.
@@ -113,6 +116,7 @@ pub(crate) fn run(cmd: &CheckCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         CheckCommand::TwoPc(args) => models::two_pc(args),
         CheckCommand::ByzantineOm(args) => models::byzantine_om(args),
+        CheckCommand::RetryDedup(args) => models::retry_dedup(args),
     }
 }
 

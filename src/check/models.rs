@@ -2,7 +2,7 @@
 
 use super::{SearchArgs, run_model, usage};
 use clap::Args as ClapArgs;
-use herald_check::models::{om, two_phase::TwoPhase};
+use herald_check::models::{links, om, two_phase::TwoPhase};
 use herald_protocols::byzantine::om::Majority;
 use serde_json::json;
 use std::process::ExitCode;
@@ -66,4 +66,45 @@ pub(crate) fn byzantine_om(args: &OmArgs) -> anyhow::Result<ExitCode> {
         "timing": "synchronous", "network": "reliable"});
     let stem = format!("om-n{}-m{}-t{}{median}", args.generals, args.m, args.traitors).replace(' ', "");
     run_model(&model, "byzantine-om", &stem, config, &command, &args.search)
+}
+
+/// `herald check retry-dedup`.
+#[derive(ClapArgs, Debug)]
+pub(crate) struct LinkArgs {
+    /// Payloads node 0 sends to node 1 (1–4).
+    #[arg(long, default_value_t = 2)]
+    messages: u64,
+    /// Duplications the network may make in all (0–3).
+    #[arg(long, default_value_t = 1)]
+    duplicates: u8,
+    /// Retransmission timer firings allowed in all (0–6).
+    #[arg(long, default_value_t = 3)]
+    timer_fires: u32,
+    /// Check the bare workload without the link layer (the control).
+    #[arg(long)]
+    bare: bool,
+    #[command(flatten)]
+    search: SearchArgs,
+}
+
+pub(crate) fn retry_dedup(args: &LinkArgs) -> anyhow::Result<ExitCode> {
+    let bare = if args.bare { " --bare" } else { "" };
+    let command = format!(
+        "herald check retry-dedup --messages {} --duplicates {} --timer-fires {}{bare}",
+        args.messages, args.duplicates, args.timer_fires
+    );
+    let config = json!({"messages": args.messages, "duplicates": args.duplicates, "timer_fires": args.timer_fires,
+        "bare": args.bare, "network": "fair_loss", "timing": "asynchronous"});
+    let stem = format!("retry-dedup-m{}-d{}{}", args.messages, args.duplicates, if args.bare { "-bare" } else { "" });
+    if args.bare {
+        match links::bare(args.messages, args.duplicates) {
+            Ok(m) => run_model(&m, "retry-dedup", &stem, config, &command, &args.search),
+            Err(e) => usage(e),
+        }
+    } else {
+        match links::retry_dedup(args.messages, args.duplicates, args.timer_fires) {
+            Ok(m) => run_model(&m, "retry-dedup", &stem, config, &command, &args.search),
+            Err(e) => usage(e),
+        }
+    }
 }

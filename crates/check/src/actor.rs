@@ -116,6 +116,9 @@ pub struct ActorState<N: Node + Clone + Eq + Hash + Debug> {
     pub duplicates: u8,
     /// Timer firings so far.
     pub fires: u32,
+    /// Each node's observations so far, encoded with the Herald codec (only with
+    /// [`ActorModel::record_outputs`]; empty otherwise, so they do not split states).
+    pub outputs: Vec<Vec<Vec<u8>>>,
 }
 
 /// An action of an [`ActorModel`].
@@ -161,6 +164,9 @@ where
     pub timing: Timing,
     /// Timer firings allowed in all (`u32::MAX`: no bound).
     pub timer_fires_max: u32,
+    /// Keep every node's observations in the state, for properties over them (for example that
+    /// nothing is delivered twice). Makes states distinct by history: keep runs short.
+    pub record_outputs: bool,
     properties: Vec<fn() -> ActorProperty<N>>,
     factory: fn(&Cast<N>, NodeId) -> N,
     peers: Vec<Vec<NodeId>>,
@@ -237,6 +243,7 @@ where
             recover: false,
             timing: Timing::Asynchronous,
             timer_fires_max: u32::MAX,
+            record_outputs: false,
             properties: Vec::new(),
             factory,
             peers,
@@ -259,6 +266,11 @@ where
         &self.casts[usize::from(state.cast)]
     }
 
+    /// Node `id`'s recorded observations (see [`ActorModel::record_outputs`]), decoded.
+    pub fn outputs(&self, state: &ActorState<N>, id: NodeId) -> Vec<N::Output> {
+        state.outputs[id.index()].iter().filter_map(|b| codec::decode(b).ok()).collect()
+    }
+
     /// Runs `input` on node `id` of `state` and applies its effects; returns them.
     fn run(
         &self,
@@ -277,6 +289,7 @@ where
                 Effect::Send { to, msg } if to.index() < state.nodes.len() => {
                     state.network.push(Envelope { from: NodeId(id as u32), to: *to, msg: msg.clone() });
                 }
+                Effect::Output(o) if self.record_outputs => state.outputs[id].push(codec::encode(o)),
                 Effect::Send { .. } | Effect::SendBytes { .. } | Effect::Output(_) => {}
                 Effect::SetTimer { timer, after } => {
                     let at =
@@ -438,6 +451,7 @@ where
                     crashes: 0,
                     duplicates: 0,
                     fires: 0,
+                    outputs: vec![Vec::new(); n],
                 };
                 for i in 0..n {
                     self.run(&mut s, i, |node, ctx| node.on_start(ctx));

@@ -506,7 +506,7 @@ fn dfs_sequential<M: Model>(model: &M, props: &[Property<M>], options: &Options,
     for s in model.init_states() {
         states += 1;
         let (fp, s) = canon(model, options.symmetry, s);
-        if table.insert([fp]) {
+        if table.insert(fp) {
             decide(&mut found, judge(model, props, &s), &[], fp);
             inits.push((fp, s, 0));
         }
@@ -545,7 +545,7 @@ fn dfs_sequential<M: Model>(model: &M, props: &[Property<M>], options: &Options,
             let Some(next) = model.next_state(&s, a) else { continue };
             states += 1;
             let (nfp, next) = canon(model, options.symmetry, next);
-            if table.insert([nfp]) {
+            if table.insert(nfp) {
                 max_depth = max_depth.max(d + 1);
                 decide(&mut found, judge(model, props, &next), &path, nfp);
                 if found.decided & stop_mask != 0 {
@@ -585,7 +585,7 @@ fn dfs_parallel<M: Model>(model: &M, props: &[Property<M>], options: &Options, p
     for s in model.init_states() {
         states.fetch_add(1, Ordering::Relaxed);
         let (fp, s) = canon(model, options.symmetry, s);
-        if table.insert([fp]) {
+        if table.insert(fp) {
             decided.fetch_or(judge(model, props, &s), Ordering::Relaxed);
             first.push((s, 0u32));
         }
@@ -643,7 +643,7 @@ fn dfs_parallel<M: Model>(model: &M, props: &[Property<M>], options: &Options, p
                     let Some(next) = model.next_state(&s, a) else { continue };
                     local_states += 1;
                     let (fp, next) = canon(model, options.symmetry, next);
-                    if table.insert([fp]) {
+                    if table.insert(fp) {
                         local_depth = local_depth.max(d + 1);
                         let mask = judge(model, props, &next);
                         if mask != 0 && {
@@ -732,7 +732,7 @@ fn walks_search<M: Model>(
             for step in 0..=length {
                 let (fp, _) = canon(model, options.symmetry, s.clone());
                 fps.push(fp);
-                if table.insert([fp]) {
+                if table.insert(fp) {
                     max_depth.fetch_max(u64::from(step), Ordering::Relaxed);
                 }
                 let mask = judge(model, props, &s) & !decided;

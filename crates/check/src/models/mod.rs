@@ -1,4 +1,5 @@
 //! Models shipped with the checker.
 
+pub mod links;
 pub mod om;
 pub mod two_phase;
