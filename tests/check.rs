@@ -100,3 +100,22 @@ fn check_retry_dedup_holds_and_the_bare_workload_delivers_twice() {
     assert_eq!(v["properties"]["at most once"], "violated");
     assert!(v["counterexample"].as_str().unwrap().ends_with(".jsonl"));
 }
+
+#[test]
+fn check_two_generals_finds_a_lone_attacker() {
+    let dir = common::temp("check-two");
+    let out = herald(&[
+        "check",
+        "two-generals",
+        "--stages",
+        "3",
+        "--json",
+        "--quiet",
+        "--failures-dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let v = json(&out);
+    assert_eq!(v["properties"]["agreement"], "violated");
+    assert_eq!(v["properties"]["both attack"], "holds");
+}

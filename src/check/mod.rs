@@ -26,6 +26,9 @@ pub(crate) enum CheckCommand {
     /// RetryDedupLink around the links workload over a lossy, duplicating network: nothing is
     /// delivered twice (with --bare, the workload alone, which duplication breaks).
     RetryDedup(models::LinkArgs),
+    /// The two generals' acknowledgement chains over a fair-loss network: every capture pattern;
+    /// some run has a lone attacker, whatever the chain.
+    TwoGenerals(models::TwoGeneralsArgs),
 }
 
 /// How to search, shared by every model.
@@ -117,6 +120,7 @@ pub(crate) fn run(cmd: &CheckCommand) -> anyhow::Result<ExitCode> {
         CheckCommand::TwoPc(args) => models::two_pc(args),
         CheckCommand::ByzantineOm(args) => models::byzantine_om(args),
         CheckCommand::RetryDedup(args) => models::retry_dedup(args),
+        CheckCommand::TwoGenerals(args) => models::two_generals(args),
     }
 }
 

@@ -2,7 +2,7 @@
 
 use super::{SearchArgs, run_model, usage};
 use clap::Args as ClapArgs;
-use herald_check::models::{links, om, two_phase::TwoPhase};
+use herald_check::models::{links, om, two_generals, two_phase::TwoPhase};
 use herald_protocols::byzantine::om::Majority;
 use serde_json::json;
 use std::process::ExitCode;
@@ -107,4 +107,29 @@ pub(crate) fn retry_dedup(args: &LinkArgs) -> anyhow::Result<ExitCode> {
             Err(e) => usage(e),
         }
     }
+}
+
+/// `herald check two-generals`.
+#[derive(ClapArgs, Debug)]
+pub(crate) struct TwoGeneralsArgs {
+    /// Stages of the acknowledgement chain (1–6).
+    #[arg(long, default_value_t = 3)]
+    stages: u32,
+    /// Messengers (copies) per stage (1–3).
+    #[arg(long, default_value_t = 1)]
+    messengers: u32,
+    #[command(flatten)]
+    search: SearchArgs,
+}
+
+pub(crate) fn two_generals(args: &TwoGeneralsArgs) -> anyhow::Result<ExitCode> {
+    let model = match two_generals::ack_chain(args.stages, args.messengers) {
+        Ok(m) => m,
+        Err(e) => return usage(e),
+    };
+    let command = format!("herald check two-generals --stages {} --messengers {}", args.stages, args.messengers);
+    let config =
+        json!({"stages": args.stages, "messengers": args.messengers, "network": "fair_loss", "timing": "synchronous"});
+    let stem = format!("two-generals-d{}-k{}", args.stages, args.messengers);
+    run_model(&model, "two-generals", &stem, config, &command, &args.search)
 }

@@ -2,4 +2,5 @@
 
 pub mod links;
 pub mod om;
+pub mod two_generals;
 pub mod two_phase;
