@@ -23,8 +23,10 @@
 //!
 //! Initial states: one per [`Cast`] (who is Byzantine, what the honest nodes are configured with),
 //! after every honest node's `on_start`, in id order, at time zero. A node that draws randomness
-//! gets a fixed stream per node: the checker explores the nondeterminism of the system model, not
-//! of a node's random choices. Raw-byte sends (`SendBytes`) are treated as corrupted and dropped.
+//! gets the same draws at every step (a fresh stream per node and handler call): the checker
+//! explores the nondeterminism of the system model, not of a node's random choices. Raw-byte sends
+//! (`SendBytes`) are treated as corrupted and dropped; observations are not part of the state
+//! unless [`ActorModel::record_outputs`] is set.
 
 use crate::fingerprint::fingerprint;
 use crate::model::{Model, Property};
