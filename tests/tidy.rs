@@ -1,7 +1,7 @@
 //! Tidy: the architecture invariants of ARCHITECTURE.md, enforced on every test run.
 //!
 //! - Dependency direction: `herald-core` depends on no Herald crate; `herald-protocols` only on
-//!   core; the drivers (`herald-sim`, later `herald-check`, `herald-net`) only on core and
+//!   core; the drivers (`herald-sim`, `herald-check`, later `herald-net`) only on core and
 //!   protocols, never on each other; the viewer only on core.
 //! - Determinism: core, protocols, sim and check never name wall clocks, OS randomness, threads
 //!   (except the sweep and checker worker pools), sockets, tokio, or hash-ordered collections; only
