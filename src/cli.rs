@@ -2,7 +2,7 @@
 
 use crate::parse;
 use crate::report::{self, EXIT_USAGE};
-use crate::{bench, cluster, generals, scenario, tour, viz};
+use crate::{bench, check, cluster, generals, scenario, tour, viz};
 use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
 use herald_core::NodeId;
 use herald_sim::{
@@ -37,6 +37,11 @@ enum Command {
     Generals {
         #[command(subcommand)]
         what: generals::GeneralsCommand,
+    },
+    /// Model-check a shipped model exhaustively (BFS, DFS or random walks; symmetry; liveness).
+    Check {
+        #[command(subcommand)]
+        what: check::CheckCommand,
     },
     /// Merge the `--json` results of several shards of one sweep into one.
     Merge {
@@ -505,6 +510,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             scenario::run(&sim, &config)
         }
         Command::Generals { what } => generals::run(&what),
+        Command::Check { what } => check::run(&what),
         Command::Merge { files } => report::merge(&files),
         Command::Bench { what } => bench::run(&what),
         Command::Viz(v) => viz::run(&v),

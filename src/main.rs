@@ -14,6 +14,7 @@ macro_rules! outln {
 
 mod bench;
 mod bench_rpc;
+mod check;
 mod cli;
 mod cluster;
 mod generals;

@@ -310,6 +310,11 @@ impl Om {
         Self { config, id, received, ignored: 0, decision: None }
     }
 
+    /// The run's configuration.
+    pub fn config(&self) -> &OmConfig {
+        &self.config
+    }
+
     /// The value recorded for instance `path`, if one arrived.
     pub fn received(&self, path: &Path) -> Option<Order> {
         self.received.get(path)

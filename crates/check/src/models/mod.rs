@@ -1,0 +1,6 @@
+//! Models shipped with the checker.
+
+pub mod links;
+pub mod om;
+pub mod two_generals;
+pub mod two_phase;

@@ -1,0 +1,135 @@
+//! The models `herald check` ships, and their flags.
+
+use super::{SearchArgs, run_model, usage};
+use clap::Args as ClapArgs;
+use herald_check::models::{links, om, two_generals, two_phase::TwoPhase};
+use herald_protocols::byzantine::om::Majority;
+use serde_json::json;
+use std::process::ExitCode;
+
+/// `herald check 2pc`.
+#[derive(ClapArgs, Debug)]
+pub(crate) struct TwoPcArgs {
+    /// Resource managers (1–15).
+    #[arg(long, default_value_t = 3)]
+    rms: usize,
+    /// Also check that every RM eventually commits or aborts, under weak fairness of every action
+    /// (builds the whole state graph: keep --rms small).
+    #[arg(long)]
+    liveness: bool,
+    #[command(flatten)]
+    search: SearchArgs,
+}
+
+pub(crate) fn two_pc(args: &TwoPcArgs) -> anyhow::Result<ExitCode> {
+    let model = match TwoPhase::new(args.rms, args.liveness) {
+        Ok(m) => m,
+        Err(e) => return usage(e),
+    };
+    let liveness = if args.liveness { " --liveness" } else { "" };
+    let command = format!("herald check 2pc --rms {}{liveness}", args.rms);
+    let config = json!({"rms": args.rms, "liveness": args.liveness});
+    run_model(&model, "2pc", &format!("2pc-rms{}", args.rms), config, &command, &args.search)
+}
+
+/// `herald check byzantine-om`.
+#[derive(ClapArgs, Debug)]
+pub(crate) struct OmArgs {
+    /// Generals n, the commander included (3–7).
+    #[arg(long, default_value_t = 4)]
+    generals: usize,
+    /// Traitors (any placement, the commander included, is checked).
+    #[arg(long, default_value_t = 1)]
+    traitors: usize,
+    /// The algorithm's m (1 or 2).
+    #[arg(long, default_value_t = 1)]
+    m: usize,
+    /// Use the median instead of the strict majority.
+    #[arg(long)]
+    median: bool,
+    #[command(flatten)]
+    search: SearchArgs,
+}
+
+pub(crate) fn byzantine_om(args: &OmArgs) -> anyhow::Result<ExitCode> {
+    let majority = if args.median { Majority::Median } else { Majority::StrictOrDefault };
+    let model = match om::model(args.generals, args.traitors, args.m, majority) {
+        Ok(m) => m,
+        Err(e) => return usage(e),
+    };
+    let median = if args.median { " --median" } else { "" };
+    let command = format!(
+        "herald check byzantine-om --generals {} --traitors {} --m {}{median}",
+        args.generals, args.traitors, args.m
+    );
+    let config = json!({"generals": args.generals, "traitors": args.traitors, "m": args.m, "median": args.median,
+        "timing": "synchronous", "network": "reliable"});
+    let stem = format!("om-n{}-m{}-t{}{median}", args.generals, args.m, args.traitors).replace(' ', "");
+    run_model(&model, "byzantine-om", &stem, config, &command, &args.search)
+}
+
+/// `herald check retry-dedup`.
+#[derive(ClapArgs, Debug)]
+pub(crate) struct LinkArgs {
+    /// Payloads node 0 sends to node 1 (1–4).
+    #[arg(long, default_value_t = 2)]
+    messages: u64,
+    /// Duplications the network may make in all (0–3).
+    #[arg(long, default_value_t = 1)]
+    duplicates: u8,
+    /// Retransmission timer firings allowed in all (0–6).
+    #[arg(long, default_value_t = 3)]
+    timer_fires: u32,
+    /// Check the bare workload without the link layer (the control).
+    #[arg(long)]
+    bare: bool,
+    #[command(flatten)]
+    search: SearchArgs,
+}
+
+pub(crate) fn retry_dedup(args: &LinkArgs) -> anyhow::Result<ExitCode> {
+    let bare = if args.bare { " --bare" } else { "" };
+    let command = format!(
+        "herald check retry-dedup --messages {} --duplicates {} --timer-fires {}{bare}",
+        args.messages, args.duplicates, args.timer_fires
+    );
+    let config = json!({"messages": args.messages, "duplicates": args.duplicates, "timer_fires": args.timer_fires,
+        "bare": args.bare, "network": "fair_loss", "timing": "asynchronous"});
+    let stem = format!("retry-dedup-m{}-d{}{}", args.messages, args.duplicates, if args.bare { "-bare" } else { "" });
+    if args.bare {
+        match links::bare(args.messages, args.duplicates) {
+            Ok(m) => run_model(&m, "retry-dedup", &stem, config, &command, &args.search),
+            Err(e) => usage(e),
+        }
+    } else {
+        match links::retry_dedup(args.messages, args.duplicates, args.timer_fires) {
+            Ok(m) => run_model(&m, "retry-dedup", &stem, config, &command, &args.search),
+            Err(e) => usage(e),
+        }
+    }
+}
+
+/// `herald check two-generals`.
+#[derive(ClapArgs, Debug)]
+pub(crate) struct TwoGeneralsArgs {
+    /// Stages of the acknowledgement chain (1–6).
+    #[arg(long, default_value_t = 3)]
+    stages: u32,
+    /// Messengers (copies) per stage (1–3).
+    #[arg(long, default_value_t = 1)]
+    messengers: u32,
+    #[command(flatten)]
+    search: SearchArgs,
+}
+
+pub(crate) fn two_generals(args: &TwoGeneralsArgs) -> anyhow::Result<ExitCode> {
+    let model = match two_generals::ack_chain(args.stages, args.messengers) {
+        Ok(m) => m,
+        Err(e) => return usage(e),
+    };
+    let command = format!("herald check two-generals --stages {} --messengers {}", args.stages, args.messengers);
+    let config =
+        json!({"stages": args.stages, "messengers": args.messengers, "network": "fair_loss", "timing": "synchronous"});
+    let stem = format!("two-generals-d{}-k{}", args.stages, args.messengers);
+    run_model(&model, "two-generals", &stem, config, &command, &args.search)
+}

@@ -1,0 +1,121 @@
+//! `herald check`: the acceptance commands against the real binary.
+
+mod common;
+use common::{herald, json, stderr};
+
+#[test]
+fn check_2pc_reports_the_known_state_counts_and_verdicts() {
+    // 288 distinct states for three RMs is TLC's count for TwoPhase (also derived independently in
+    // crates/check/tests/two_phase.rs).
+    let out = herald(&["check", "2pc", "--rms", "3", "--threads", "2", "--json", "--quiet"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v = json(&out);
+    assert_eq!(v["unique_states"], 288);
+    assert_eq!(v["properties"]["consistent"], "holds");
+    assert!(v["states_per_sec"].as_f64().unwrap() > 0.0);
+    assert!(v["max_depth"].as_u64().unwrap() > 0);
+    assert!(v.get("counterexample").is_none());
+    let dfs = json(&herald(&["check", "2pc", "--rms", "3", "--dfs", "--threads", "1", "--json", "--quiet"]));
+    assert_eq!(dfs["unique_states"], 288);
+    assert_eq!(dfs["states"], v["states"]);
+    let sym = json(&herald(&["check", "2pc", "--rms", "5", "--symmetry", "--json", "--quiet"]));
+    let full = json(&herald(&["check", "2pc", "--rms", "5", "--json", "--quiet"]));
+    assert!(sym["unique_states"].as_u64().unwrap() < full["unique_states"].as_u64().unwrap());
+}
+
+#[test]
+fn check_2pc_liveness_and_bad_input() {
+    let out = herald(&["check", "2pc", "--rms", "2", "--liveness", "--json", "--quiet"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(json(&out)["properties"]["all decide"], "holds");
+    let bad = herald(&["check", "2pc", "--rms", "16"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("rms"), "{}", stderr(&bad));
+    let bad = herald(&["check", "2pc", "--threads", "0"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("threads"), "{}", stderr(&bad));
+}
+
+#[test]
+fn check_byzantine_om_finds_the_n3_violation_and_proves_n4() {
+    let dir = common::temp("check-om");
+    let dir = dir.to_str().unwrap();
+    let out = herald(&[
+        "check",
+        "byzantine-om",
+        "--generals",
+        "3",
+        "--traitors",
+        "1",
+        "--json",
+        "--quiet",
+        "--failures-dir",
+        dir,
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let v = json(&out);
+    assert_eq!(v["properties"]["IC2"], "violated");
+    let trace = v["counterexample"].as_str().expect("a counterexample trace");
+    let (header, events) =
+        herald_core::trace::read(std::io::BufReader::new(std::fs::File::open(trace).unwrap())).unwrap();
+    assert_eq!(header.source, herald_core::trace::Source::Check);
+    assert_eq!(header.nodes, 3);
+    assert!(events.iter().any(|e| matches!(e.kind, herald_core::trace::EventKind::Deliver { .. })));
+
+    let out = herald(&[
+        "check",
+        "byzantine-om",
+        "--generals",
+        "4",
+        "--traitors",
+        "1",
+        "--json",
+        "--quiet",
+        "--failures-dir",
+        dir,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v = json(&out);
+    for p in ["IC1", "IC2", "loyal lieutenants decide"] {
+        assert_eq!(v["properties"][p], "holds", "{p}");
+    }
+    assert!(v.get("counterexample").is_none());
+    assert_eq!(v["complete"], true);
+
+    let bad = herald(&["check", "byzantine-om", "--generals", "9"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("generals"));
+}
+
+#[test]
+fn check_retry_dedup_holds_and_the_bare_workload_delivers_twice() {
+    let dir = common::temp("check-links");
+    let dir = dir.to_str().unwrap();
+    let out = herald(&["check", "retry-dedup", "--json", "--quiet", "--failures-dir", dir]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(json(&out)["properties"]["at most once"], "holds");
+    let out = herald(&["check", "retry-dedup", "--bare", "--json", "--quiet", "--failures-dir", dir]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let v = json(&out);
+    assert_eq!(v["properties"]["at most once"], "violated");
+    assert!(v["counterexample"].as_str().unwrap().ends_with(".jsonl"));
+}
+
+#[test]
+fn check_two_generals_finds_a_lone_attacker() {
+    let dir = common::temp("check-two");
+    let out = herald(&[
+        "check",
+        "two-generals",
+        "--stages",
+        "3",
+        "--json",
+        "--quiet",
+        "--failures-dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let v = json(&out);
+    assert_eq!(v["properties"]["agreement"], "violated");
+    assert_eq!(v["properties"]["both attack"], "holds");
+}
