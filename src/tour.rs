@@ -224,18 +224,36 @@ pub(crate) fn run(args: &TourArgs) -> anyhow::Result<ExitCode> {
     let rpc = rpc::measure(args.seed)?;
     all_ok &= rpc.lessons_hold;
     report.rpc(args.seed)?;
+    // The same OM nodes as real OS processes over TCP (herald-net), judged by the same oracle.
+    let cluster_dir = std::env::temp_dir().join(format!("herald-tour-cluster-{}", std::process::id()));
+    let real = match crate::cluster::tour_run(args.seed, &cluster_dir) {
+        Ok((line, agreed, trace)) => {
+            all_ok &= agreed;
+            if let Some(trace) = trace {
+                report.trace_file("OM(1), 4 real processes over TCP and mutual TLS, one traitor", &line, &trace)?;
+            }
+            line
+        }
+        // No processes or sockets here (a sandbox): say so; the simulated lessons above still stand.
+        Err(e) => format!("could not start real processes: {e:#}"),
+    };
+    let _ = std::fs::remove_dir_all(&cluster_dir);
     let index = report.finish()?;
     if args.json {
         outln!(
             "{}",
             serde_json::json!({
-                "seed": args.seed, "nodes": NODES, "notes": NOTES, "rows": rows, "generals": generals, "rpc": rpc
+                "seed": args.seed, "nodes": NODES, "notes": NOTES, "rows": rows, "generals": generals, "rpc": rpc,
+                "real_run": real
             })
         );
     } else {
         print_table(&rows, args.seed)?;
         print_generals(&generals)?;
         rpc::print(&rpc)?;
+        outln!("");
+        outln!("For real (herald-net): OM(1) with the simulator's own nodes as OS processes.");
+        outln!("  {real}");
         outln!("");
         outln!("Diagrams and plots of every scenario: {}", index.display());
         outln!("({:.0} ms in all)", started.elapsed().as_secs_f64() * 1e3);
