@@ -78,6 +78,8 @@ pub fn diagram(header: &TraceHeader, events: &[TraceEvent]) -> String {
 }
 
 fn render(header: &TraceHeader, events: &[TraceEvent], layout: &Layout) -> String {
+    // A checker's counterexample counts steps, not nanoseconds.
+    let human = |t: u64| time_label(header.source, t);
     let node_events = events.iter().filter(|e| e.kind.is_node_event()).count() as f64;
     let width = (node_events * 6.0).clamp(WIDTH_MIN, WIDTH_MAX);
     let g = Geometry { t_min: layout.t_min, span: (layout.t_max.saturating_sub(layout.t_min)).max(1) as f64, width };
@@ -303,7 +305,7 @@ fn render(header: &TraceHeader, events: &[TraceEvent], layout: &Layout) -> Strin
             "<circle class=\"ev {class}\" data-i=\"{i}\" data-lamport=\"{lamport}\" data-vc=\"{vc}\" cx=\"{}\" cy=\"{}\" r=\"{r}\"><title>{}</title></circle>",
             Fmt(x),
             Fmt(y),
-            escape(&describe(e)),
+            escape(&describe(e, header.source)),
         );
         if let EventKind::Output { value } = &e.kind {
             let text = truncate(&compact(value), 28);
@@ -411,7 +413,8 @@ fn describe_body(origin: &TraceEvent) -> String {
 }
 
 /// One line about a node event, for its `<title>`.
-pub(crate) fn describe(e: &TraceEvent) -> String {
+pub(crate) fn describe(e: &TraceEvent, source: herald_core::trace::Source) -> String {
+    let human = |t: u64| time_label(source, t);
     let what = match &e.kind {
         EventKind::Start => "start".to_string(),
         EventKind::Send { to, msg, size, body, .. } => {
@@ -430,4 +433,12 @@ pub(crate) fn describe(e: &TraceEvent) -> String {
     };
     let local = e.local.map(|l| format!(" (local clock {})", human(l))).unwrap_or_default();
     format!("n{} · {what} · t={}{local}{}", e.node, human(e.t), stamp(e))
+}
+
+/// A time of a trace from `source`, for people: virtual or real durations, or checker steps.
+fn time_label(source: herald_core::trace::Source, t: u64) -> String {
+    match source {
+        herald_core::trace::Source::Check => format!("step {t}"),
+        _ => human(t),
+    }
 }

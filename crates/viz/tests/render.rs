@@ -222,3 +222,20 @@ fn out_of_order_and_unpaired_events_still_render() {
     assert_eq!(count(&empty, "<line class=\"lane\""), 2);
     assert_self_contained(&herald_viz::html::page(&header("empty", 2), &[]));
 }
+
+#[test]
+fn a_checker_counterexample_is_labelled_in_steps() {
+    let events = vec![
+        TraceEvent::new(0, 0, EventKind::Start),
+        TraceEvent::new(0, 1, EventKind::Start),
+        send(1, 0, 1, 0, json!({"Ping": {"seq": 0}})),
+        deliver(2, 1, 0, 0),
+    ];
+    let mut h = header("check", 2);
+    h.source = Source::Check;
+    let svg = herald_viz::svg::diagram(&h, &stamped(2, events.clone()));
+    assert!(svg.contains("step 2"), "times are step numbers");
+    assert!(!svg.contains("2ns"), "not nanoseconds");
+    let sim = herald_viz::svg::diagram(&header("sim", 2), &stamped(2, events));
+    assert!(sim.contains("2ns") && !sim.contains("step 2"));
+}
