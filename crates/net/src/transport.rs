@@ -319,6 +319,13 @@ async fn serve(
                     warn!(node = link.me, peer, "closing connection: a second hello");
                     return Ok(());
                 }
+                // TLS refuses a record that was tampered with, replayed, reordered or cut (its
+                // AEAD tag or sequence number does not check): rustls reports it as invalid data.
+                Some(Err(FrameError::Io(e))) if e.kind() == std::io::ErrorKind::InvalidData => {
+                    link.stats.frames_rejected.fetch_add(1, Ordering::Relaxed);
+                    warn!(node = link.me, peer, reason = %e, "closing connection: record rejected");
+                    return Ok(());
+                }
                 Some(Err(FrameError::Io(e))) => {
                     info!(node = link.me, peer, error = %e, "connection lost");
                     return Ok(());
