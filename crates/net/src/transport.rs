@@ -189,7 +189,7 @@ pub(crate) async fn listen_clients(link: Link, listener: TcpListener, inbound: m
             }
         };
         let (link, inbound) = (link.clone(), inbound.clone());
-        tokio::spawn(async move {
+        tokio::task::spawn_local(async move {
             let greeted = async {
                 tcp.set_nodelay(true).map_err(|e| e.to_string())?;
                 let stream: Box<dyn Stream> = Box::new(tcp);
@@ -232,7 +232,7 @@ pub(crate) async fn listen(link: Link, listener: TcpListener, conns: Vec<Option<
             }
         };
         let (link, conns) = (link.clone(), conns.clone());
-        tokio::spawn(async move {
+        tokio::task::spawn_local(async move {
             match link.accept(tcp).await {
                 Ok((from, conn)) => {
                     if let Some(Some(tx)) = conns.get(from as usize) {
