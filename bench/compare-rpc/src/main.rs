@@ -314,7 +314,8 @@ mod tarpc_echo {
         loop {
             let (s, _) = listener.accept().await?;
             s.set_nodelay(true)?;
-            let transport = tarpc::serde_transport::new(Framed::new(s, LengthDelimitedCodec::new()), Bincode::default());
+            let transport =
+                tarpc::serde_transport::new(Framed::new(s, LengthDelimitedCodec::new()), Bincode::default());
             tokio::spawn(BaseChannel::with_defaults(transport).execute(EchoServer.serve()).for_each(spawn));
         }
     }
@@ -325,7 +326,8 @@ mod tarpc_echo {
         pub(crate) async fn connect(addr: SocketAddr) -> io::Result<Self> {
             let s = tokio::net::TcpStream::connect(addr).await?;
             s.set_nodelay(true)?;
-            let transport = tarpc::serde_transport::new(Framed::new(s, LengthDelimitedCodec::new()), Bincode::default());
+            let transport =
+                tarpc::serde_transport::new(Framed::new(s, LengthDelimitedCodec::new()), Bincode::default());
             Ok(Self(EchoClient::new(tarpc::client::Config::default(), transport).spawn()))
         }
     }
@@ -342,7 +344,7 @@ mod tarpc_echo {
 /// so no protoc is needed. One `Channel` (one HTTP/2 connection) per caller.
 mod tonic_echo {
     use super::*;
-    use tonic::codegen::{BoxFuture, Context, Poll, Service, http};
+    use tonic::codegen::{http, BoxFuture, Context, Poll, Service};
 
     #[derive(Clone, PartialEq, prost::Message)]
     pub(crate) struct Payload {
