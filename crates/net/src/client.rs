@@ -6,7 +6,7 @@
 //!
 //! One [`Caller`] is one connection; concurrency is many callers (tasks or processes).
 
-use crate::frame::{Body, FrameCodec, FrameError, MAX_FRAME_DEFAULT, encode};
+use crate::frame::{Body, FrameCodec, FrameError, MAX_FRAME_DEFAULT, encode, encode_msg};
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use herald_core::codec::{self, DecodeError};
@@ -40,6 +40,8 @@ pub struct Caller {
     conn: Framed<TcpStream, FrameCodec>,
     id: u32,
     next: u64,
+    /// Where messages are encoded before framing, reused across sends.
+    scratch: Vec<u8>,
 }
 
 impl Caller {
@@ -52,7 +54,7 @@ impl Caller {
         let hello = encode(&Body::Hello { cluster, from: id, to: node, incarnation: 1 });
         conn.send(Bytes::from(hello)).await?;
         match conn.next().await {
-            Some(Ok(Body::Hello { from, .. })) if from == node => Ok(Self { conn, id, next: 0 }),
+            Some(Ok(Body::Hello { from, .. })) if from == node => Ok(Self { conn, id, next: 0, scratch: Vec::new() }),
             Some(Ok(other)) => Err(CallerError::Handshake(format!("unexpected {other:?}"))),
             Some(Err(e)) => Err(e.into()),
             None => Err(CallerError::Handshake("closed: the node refused the greeting".into())),
@@ -68,7 +70,9 @@ impl Caller {
     pub async fn send<M: Serialize>(&mut self, msg: &M) -> Result<(), CallerError> {
         let id = (u64::from(self.id) << 32) | self.next;
         self.next += 1;
-        let frame = encode(&Body::Msg { lamport: 0, id, payload: codec::encode(msg) });
+        self.scratch.clear();
+        codec::encode_into(msg, &mut self.scratch);
+        let frame = encode_msg(0, id, &self.scratch);
         self.conn.send(Bytes::from(frame)).await?;
         Ok(())
     }

@@ -14,7 +14,7 @@
 //! monotonic time since the process started. Messages that arrive before the node starts wait
 //! and are delivered right after `on_start`.
 
-use crate::frame::{self, Body, MAX_FRAME_DEFAULT};
+use crate::frame::{self, MAX_FRAME_DEFAULT};
 use crate::record::Recorder;
 use crate::storage::DataDir;
 use crate::tls::Tls;
@@ -156,7 +156,8 @@ pub struct Counters {
     pub corrupt: u64,
     /// Messages dropped because a peer's queue was full or the peer does not exist.
     pub dropped: u64,
-    /// Frames that closed their connection (malformed, truncated, oversized, wrong version).
+    /// Frames that closed their connection (malformed, truncated, oversized, wrong version, or a
+    /// TLS record that failed its integrity check: tampered, replayed, reordered).
     pub frames_rejected: u64,
     /// Incoming connections refused at the handshake (TLS, cluster, identity).
     pub handshakes_rejected: u64,
@@ -197,7 +198,30 @@ const OUTBOX: usize = 8192;
 
 /// Runs `role` as node `options.id` until `done(outputs)` has held for `options.linger`, or
 /// `options.time_max` passes.
+///
+/// The node's task and all its connection tasks run on one `LocalSet` inside the returned future:
+/// a frame read by a connection task reaches the node's task, and its answer the connection's
+/// writer, within one turn of that set — no trip through the runtime's scheduler and its I/O
+/// driver between the hops (on a current-thread runtime, waking the `block_on` future costs one
+/// more `epoll_wait` per hop). So a node runs on one thread, whatever the runtime.
 pub async fn run<N: Node>(
+    role: Role<N>,
+    options: Options,
+    done: impl Fn(&[N::Output]) -> bool + 'static,
+) -> Result<Report<N::Output>, NetError> {
+    let local = tokio::task::LocalSet::new();
+    local
+        .run_until(async move {
+            match tokio::task::spawn_local(run_node(role, options, done)).await {
+                Ok(report) => report,
+                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                Err(e) => panic!("the node's task was cancelled: {e}"),
+            }
+        })
+        .await
+}
+
+async fn run_node<N: Node>(
     role: Role<N>,
     options: Options,
     done: impl Fn(&[N::Output]) -> bool,
@@ -241,18 +265,18 @@ pub async fn run<N: Node>(
         outboxes.push(Some(tx));
         if me < peer {
             accept_conns.push(None);
-            tasks.spawn(transport::dialer(link.clone(), peer, rx, inbound_tx.clone()));
+            tasks.spawn_local(transport::dialer(link.clone(), peer, rx, inbound_tx.clone()));
         } else {
             let (ctx, crx) = mpsc::channel(4);
             accept_conns.push(Some(ctx));
-            tasks.spawn(transport::acceptor(link.clone(), peer, rx, inbound_tx.clone(), crx));
+            tasks.spawn_local(transport::acceptor(link.clone(), peer, rx, inbound_tx.clone(), crx));
         }
     }
     if let Some(addr) = options.client_addr {
         let clients = TcpListener::bind(addr).await.map_err(|source| NetError::Bind { addr, source })?;
-        tasks.spawn(transport::listen_clients(link.clone(), clients, inbound_tx.clone()));
+        tasks.spawn_local(transport::listen_clients(link.clone(), clients, inbound_tx.clone()));
     }
-    tasks.spawn(transport::listen(link, listener, accept_conns));
+    tasks.spawn_local(transport::listen(link, listener, accept_conns));
     drop(inbound_tx);
 
     let recorder = match &options.trace {
@@ -269,6 +293,7 @@ pub async fn run<N: Node>(
         rng: Rng::derive(options.seed, 1 + u64::from(me)),
         born,
         effects: Vec::new(),
+        scratch: Vec::new(),
         timers: BTreeMap::new(),
         outboxes,
         clients: BTreeMap::new(),
@@ -433,6 +458,8 @@ struct Driver<N: Node> {
     rng: Rng,
     born: Instant,
     effects: Vec<Effect<N>>,
+    /// Where `Send` payloads are encoded before framing, reused across sends.
+    scratch: Vec<u8>,
     timers: BTreeMap<N::Timer, Instant>,
     outboxes: Vec<Option<mpsc::Sender<Bytes>>>,
     /// Outside callers by id (≥ n).
@@ -485,9 +512,14 @@ impl<N: Node> Driver<N> {
             match effect {
                 Effect::Send { to, msg } => {
                     let body = self.recorder.as_ref().map(|_| codec::to_json(&msg));
-                    self.transmit(to, codec::encode(&msg), body);
+                    // The payload is encoded into a buffer kept across sends, then framed once.
+                    let mut payload = std::mem::take(&mut self.scratch);
+                    payload.clear();
+                    codec::encode_into(&msg, &mut payload);
+                    self.transmit(to, &payload, body);
+                    self.scratch = payload;
                 }
-                Effect::SendBytes { to, bytes } => self.transmit(to, bytes, None),
+                Effect::SendBytes { to, bytes } => self.transmit(to, &bytes, None),
                 Effect::SetTimer { timer, after } => {
                     let at = self.now().saturating_add(herald_core::time::nanos(after));
                     self.event(|| EventKind::TimerSet { timer: codec::to_json(&timer), at });
@@ -515,7 +547,7 @@ impl<N: Node> Driver<N> {
         }
     }
 
-    fn transmit(&mut self, to: NodeId, payload: Vec<u8>, body: Option<serde_json::Value>) {
+    fn transmit(&mut self, to: NodeId, payload: &[u8], body: Option<serde_json::Value>) {
         let known = match self.outboxes.get(to.index()) {
             Some(outbox) => outbox.is_some(),
             None => self.clients.contains_key(&to.0),
@@ -529,7 +561,7 @@ impl<N: Node> Driver<N> {
         self.next_msg += 1;
         let size = payload.len() as u32;
         self.event(|| EventKind::Send { to: to.0, msg: id, size, body: body.unwrap_or_default(), bytes: None });
-        let frame = frame::encode(&Body::Msg { lamport: self.lamport, id, payload });
+        let frame = frame::encode_msg(self.lamport, id, payload);
         let outbox = match self.outboxes.get(to.index()) {
             Some(outbox) => outbox.as_ref().expect("checked above"),
             None => self.clients.get(&to.0).expect("checked above"),

@@ -97,6 +97,34 @@ pub fn encode(body: &Body) -> Vec<u8> {
     out
 }
 
+/// Encodes the contents of a `Body::Msg` frame carrying `payload` (already encoded with the Herald
+/// codec): the same bytes as `encode(&Body::Msg { lamport, id, payload: payload.to_vec() })`,
+/// without copying the payload twice, in a buffer of exactly the frame's size (so turning it into
+/// `Bytes` allocates nothing more).
+pub fn encode_msg(lamport: u64, id: u64, payload: &[u8]) -> Vec<u8> {
+    /// `Body` with a borrowed payload. postcard writes a `&[u8]` and a `Vec<u8>` alike (a varint
+    /// length, then the bytes), and the variants are in `Body`'s order.
+    #[derive(Serialize)]
+    enum BodyRef<'a> {
+        #[allow(dead_code)]
+        Hello,
+        Msg {
+            lamport: u64,
+            id: u64,
+            payload: &'a [u8],
+        },
+    }
+    fn varint_len(v: u64) -> usize {
+        (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
+    }
+    let size = 2 + varint_len(lamport) + varint_len(id) + varint_len(payload.len() as u64) + payload.len();
+    let mut out = Vec::with_capacity(size);
+    out.push(VERSION);
+    codec::encode_into(&BodyRef::Msg { lamport, id, payload }, &mut out);
+    debug_assert_eq!(out.len(), size, "a Msg frame's size is computed exactly");
+    out
+}
+
 /// A `tokio_util` codec for whole frames: the length prefix, the maximum size, the version and the
 /// body. Decoding checks the announced length *before* buffering the frame, so an oversized frame
 /// costs no memory.
@@ -160,6 +188,17 @@ impl Encoder<Bytes> for FrameCodec {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_msg_frame_encodes_alike_with_a_borrowed_payload() {
+        for (lamport, id, len) in [(0, 0, 0), (1, 1 << 48, 32), (u64::MAX, u64::MAX, 300), (127, 128, 16_384)] {
+            let payload: Vec<u8> = (0..len).map(|i| i as u8).collect();
+            let owned = encode(&Body::Msg { lamport, id, payload: payload.clone() });
+            let borrowed = encode_msg(lamport, id, &payload);
+            assert_eq!(borrowed, owned);
+            assert_eq!(borrowed.capacity(), borrowed.len());
+        }
+    }
 
     fn framed(body: &Body) -> BytesMut {
         let mut out = BytesMut::new();

@@ -189,7 +189,7 @@ pub(crate) async fn listen_clients(link: Link, listener: TcpListener, inbound: m
             }
         };
         let (link, inbound) = (link.clone(), inbound.clone());
-        tokio::spawn(async move {
+        tokio::task::spawn_local(async move {
             let greeted = async {
                 tcp.set_nodelay(true).map_err(|e| e.to_string())?;
                 let stream: Box<dyn Stream> = Box::new(tcp);
@@ -232,7 +232,7 @@ pub(crate) async fn listen(link: Link, listener: TcpListener, conns: Vec<Option<
             }
         };
         let (link, conns) = (link.clone(), conns.clone());
-        tokio::spawn(async move {
+        tokio::task::spawn_local(async move {
             match link.accept(tcp).await {
                 Ok((from, conn)) => {
                     if let Some(Some(tx)) = conns.get(from as usize) {
@@ -317,6 +317,13 @@ async fn serve(
                 Some(Ok(Body::Hello { .. })) => {
                     link.stats.frames_rejected.fetch_add(1, Ordering::Relaxed);
                     warn!(node = link.me, peer, "closing connection: a second hello");
+                    return Ok(());
+                }
+                // TLS refuses a record that was tampered with, replayed, reordered or cut (its
+                // AEAD tag or sequence number does not check): rustls reports it as invalid data.
+                Some(Err(FrameError::Io(e))) if e.kind() == std::io::ErrorKind::InvalidData => {
+                    link.stats.frames_rejected.fetch_add(1, Ordering::Relaxed);
+                    warn!(node = link.me, peer, reason = %e, "closing connection: record rejected");
                     return Ok(());
                 }
                 Some(Err(FrameError::Io(e))) => {

@@ -170,3 +170,93 @@ fn a_restarted_node_recovers_what_it_persisted() {
     assert_eq!(stored.get_value::<u32>(ping_pong::INCARNATION_KEY).unwrap(), Some(1));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// What the man in the middle does to the dialer's `RECORD_TAMPERED`-th encrypted TLS record on
+/// each connection it relays: the first connection gets a flipped byte, the second the record
+/// twice (a replay), later ones pass untouched.
+const RECORD_TAMPERED: usize = 10;
+
+/// A TCP proxy in front of `target` that relays whole TLS records from the dialer and spoils one
+/// record on each of its first two connections.
+async fn tampering_proxy(listener: tokio::net::TcpListener, target: std::net::SocketAddr) {
+    use tokio::io::AsyncReadExt;
+    for connection in 0.. {
+        let Ok((inward, _)) = listener.accept().await else { return };
+        let Ok(outward) = tokio::net::TcpStream::connect(target).await else { continue };
+        tokio::spawn(async move {
+            let (mut in_read, mut in_write) = inward.into_split();
+            let (mut out_read, mut out_write) = outward.into_split();
+            let back = tokio::io::copy(&mut out_read, &mut in_write);
+            let forth = async {
+                let mut encrypted = 0;
+                loop {
+                    let mut header = [0u8; 5];
+                    in_read.read_exact(&mut header).await?;
+                    let mut record = header.to_vec();
+                    record.resize(5 + u16::from_be_bytes([header[3], header[4]]) as usize, 0);
+                    in_read.read_exact(&mut record[5..]).await?;
+                    // Content type 23: application data, which is every record after the hellos.
+                    if header[0] == 23 {
+                        encrypted += 1;
+                    }
+                    let spoil = encrypted == RECORD_TAMPERED && header[0] == 23;
+                    match connection {
+                        0 if spoil => {
+                            let last = record.len() - 1;
+                            record[last] ^= 0x01;
+                            out_write.write_all(&record).await?;
+                        }
+                        1 if spoil => {
+                            out_write.write_all(&record).await?;
+                            out_write.write_all(&record).await?;
+                        }
+                        _ => out_write.write_all(&record).await?,
+                    }
+                }
+                #[allow(unreachable_code)]
+                Ok::<(), std::io::Error>(())
+            };
+            tokio::select! {
+                _ = back => {}
+                _ = forth => {}
+            }
+        });
+    }
+}
+
+/// A flipped bit in a TLS record and a replayed record each close the connection that carried them
+/// (counted as rejected frames, with a logged reason); the dialer reconnects, and the node keeps
+/// serving its other peer throughout.
+#[test]
+fn tampered_and_replayed_tls_records_close_that_connection_only() {
+    let dir = scratch("tamper");
+    let config = cluster(&dir, 3, true);
+    let rt = runtime();
+    let reports = rt.block_on(async {
+        let proxy = tokio::net::TcpListener::bind((LOCALHOST, 0)).await.unwrap();
+        let via_proxy = proxy.local_addr().unwrap();
+        tokio::spawn(tampering_proxy(proxy, config.nodes[1].addr));
+        let pings = 200;
+        let want = pings as usize * 2;
+        let runs = [0, 1, 2].map(|id| {
+            let mut o = options(&config, id, &dir);
+            if id == 0 {
+                // n0 dials n1 through the man in the middle; TLS still names n1.
+                o.addrs[1] = via_proxy;
+            }
+            run(Role::Honest(ping_pong(3, pings)), o, move |out: &[RoundTrip]| out.len() >= want)
+        });
+        futures_util::future::join_all(runs).await.into_iter().map(|r| r.expect("the node runs")).collect::<Vec<_>>()
+    });
+    for r in &reports {
+        assert!(r.done, "n{} finished despite the man in the middle: {r:?}", r.node);
+        assert_eq!(r.outputs.len(), 400, "n{}: 200 round trips with each of 2 peers", r.node);
+    }
+    let n1 = &reports[1].counters;
+    assert_eq!(n1.frames_rejected, 2, "n1 rejected the tampered and the replayed record: {n1:?}");
+    assert_eq!(n1.handshakes_rejected, 0, "the handshakes themselves were untouched: {n1:?}");
+    // n0: n2 once, n1 three times (the tampered, the replayed and the clean connection).
+    assert_eq!(reports[0].counters.connections, 4, "{:?}", reports[0].counters);
+    assert_eq!(reports[2].counters.connections, 2, "n2 was never disturbed: {:?}", reports[2].counters);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
