@@ -23,6 +23,11 @@ pub(crate) enum CheckCommand {
     /// model, over every traitor placement, both orders, and every message the traitors could send
     /// (IC1, IC2, and that loyal lieutenants eventually decide).
     ByzantineOm(models::OmArgs),
+    /// Byzantine SM(1) on the very `LockStep<Sm>` nodes the simulator runs (real Ed25519
+    /// signatures), under the synchronous model, over every traitor placement, both orders, and
+    /// every correctly signed order (and forgery) the traitors could send in either round (IC1,
+    /// IC2, and that loyal lieutenants eventually decide).
+    ByzantineSm(models::SmArgs),
     /// RetryDedupLink around the links workload over a lossy, duplicating network: nothing is
     /// delivered twice (with --bare, the workload alone, which duplication breaks).
     RetryDedup(models::LinkArgs),
@@ -119,6 +124,7 @@ pub(crate) fn run(cmd: &CheckCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         CheckCommand::TwoPc(args) => models::two_pc(args),
         CheckCommand::ByzantineOm(args) => models::byzantine_om(args),
+        CheckCommand::ByzantineSm(args) => models::byzantine_sm(args),
         CheckCommand::RetryDedup(args) => models::retry_dedup(args),
         CheckCommand::TwoGenerals(args) => models::two_generals(args),
     }

@@ -2,7 +2,7 @@
 
 use super::{SearchArgs, run_model, usage};
 use clap::Args as ClapArgs;
-use herald_check::models::{links, om, two_generals, two_phase::TwoPhase};
+use herald_check::models::{links, om, sm, two_generals, two_phase::TwoPhase};
 use herald_protocols::byzantine::om::Majority;
 use serde_json::json;
 use std::process::ExitCode;
@@ -66,6 +66,37 @@ pub(crate) fn byzantine_om(args: &OmArgs) -> anyhow::Result<ExitCode> {
         "timing": "synchronous", "network": "reliable"});
     let stem = format!("om-n{}-m{}-t{}{median}", args.generals, args.m, args.traitors).replace(' ', "");
     run_model(&model, "byzantine-om", &stem, config, &command, &args.search)
+}
+
+/// `herald check byzantine-sm`.
+#[derive(ClapArgs, Debug)]
+pub(crate) struct SmArgs {
+    /// Generals n, the commander included (3 or 4).
+    #[arg(long, default_value_t = 3)]
+    generals: usize,
+    /// Traitors (any placement, the commander included, is checked).
+    #[arg(long, default_value_t = 1)]
+    traitors: usize,
+    /// The negative control: lieutenants accept a message after its D1 deadline (IC1 fails).
+    #[arg(long)]
+    without_deadline: bool,
+    #[command(flatten)]
+    search: SearchArgs,
+}
+
+pub(crate) fn byzantine_sm(args: &SmArgs) -> anyhow::Result<ExitCode> {
+    let variant = if args.without_deadline { sm::Variant::WithoutDeadline } else { sm::Variant::Faithful };
+    let model = match sm::model(args.generals, args.traitors, variant) {
+        Ok(m) => m,
+        Err(e) => return usage(e),
+    };
+    let ablation = if args.without_deadline { " --without-deadline" } else { "" };
+    let command =
+        format!("herald check byzantine-sm --generals {} --traitors {}{ablation}", args.generals, args.traitors);
+    let config = json!({"generals": args.generals, "traitors": args.traitors, "m": 1,
+        "deadline": !args.without_deadline, "timing": "synchronous", "network": "reliable"});
+    let stem = format!("sm-n{}-m1-t{}{}", args.generals, args.traitors, ablation.replace(" --", "-"));
+    run_model(&model, "byzantine-sm", &stem, config, &command, &args.search)
 }
 
 /// `herald check retry-dedup`.

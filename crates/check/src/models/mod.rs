@@ -2,5 +2,6 @@
 
 pub mod links;
 pub mod om;
+pub mod sm;
 pub mod two_generals;
 pub mod two_phase;

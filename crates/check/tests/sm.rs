@@ -1,0 +1,55 @@
+//! Byzantine SM(1) checked on the simulator's own nodes: signatures make 3 generals enough, and
+//! without the D1 deadline rule they do not.
+
+use herald_check::actor::ActorAction;
+use herald_check::models::sm::{Variant, genuine, model, traitors_of};
+use herald_check::{Options, Verdict, check};
+use herald_protocols::byzantine::COMMANDER;
+
+#[test]
+fn sm1_with_three_generals_and_one_traitor_holds_for_every_traitor_behaviour() {
+    let m = model(3, 1, Variant::Faithful).unwrap();
+    // Three placements, two orders each; the traitors' domains hold forgeries as well as genuine chains.
+    assert_eq!(m.casts().len(), 6);
+    let all: Vec<_> = m.casts().iter().flat_map(|c| &c.domain).collect();
+    assert!(all.iter().any(|f| !genuine(3, &f.msg.msg)), "a traitorous lieutenant tries forging the other order");
+    assert!(all.iter().any(|f| genuine(3, &f.msg.msg)));
+    assert!(all.iter().all(|f| f.from == COMMANDER || genuine(3, &f.msg.msg) || f.msg.msg.chain.len() == 2));
+    let r = check(&m, &Options { threads: 2, ..Options::default() }).unwrap();
+    assert!(r.complete());
+    for name in ["IC1", "IC2", "loyal lieutenants decide"] {
+        assert_eq!(r.property(name).unwrap().verdict, Verdict::Holds, "{name}");
+    }
+    assert!(r.unique_states > 100, "every placement, order and interleaving: {}", r.unique_states);
+}
+
+#[test]
+fn without_the_deadline_rule_a_late_second_order_breaks_ic1() {
+    let m = model(3, 1, Variant::WithoutDeadline).unwrap();
+    let r = check(&m, &Options { threads: 2, ..Options::default() }).unwrap();
+    let ic1 = r.property("IC1").unwrap();
+    assert_eq!(ic1.verdict, Verdict::Violated);
+    let path = ic1.path.as_ref().unwrap();
+    assert!(path.replays_on(&m));
+    // The traitor is the commander, and it sent a round-2 order (too late for a relay).
+    assert_eq!(traitors_of(&path.states[0]), [COMMANDER].into());
+    let forged: Vec<_> = path
+        .actions
+        .iter()
+        .filter_map(|a| match a {
+            ActorAction::Forge(k) => Some(&m.cast_of(&path.states[0]).domain[*k]),
+            _ => None,
+        })
+        .collect();
+    assert!(forged.iter().any(|f| f.msg.round == 2), "{forged:?}");
+    let last = path.last();
+    let decisions: Vec<_> = (1..3).map(|i| last.nodes[i].as_ref().unwrap().inner().decided()).collect();
+    assert!(decisions.iter().all(Option::is_some));
+    assert_ne!(decisions[0], decisions[1]);
+}
+
+#[test]
+fn bad_sm_configurations_name_their_field() {
+    assert!(model(2, 1, Variant::Faithful).unwrap_err().to_string().starts_with("generals"));
+    assert!(model(3, 3, Variant::Faithful).unwrap_err().to_string().starts_with("traitors"));
+}
