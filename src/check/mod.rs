@@ -28,6 +28,10 @@ pub(crate) enum CheckCommand {
     /// every correctly signed order (and forgery) the traitors could send in either round (IC1,
     /// IC2, and that loyal lieutenants eventually decide).
     ByzantineSm(models::SmArgs),
+    /// A failure detector's accuracy on the very `FdNode`s the simulator runs: under synchronous
+    /// timing no correct node is suspected; under asynchronous timing (no bound on delay) the
+    /// checker finds a run where one is, even after the eventually perfect detector's timeout grew.
+    FailureDetector(models::FdArgs),
     /// RetryDedupLink around the links workload over a lossy, duplicating network: nothing is
     /// delivered twice (with --bare, the workload alone, which duplication breaks).
     RetryDedup(models::LinkArgs),
@@ -126,6 +130,7 @@ pub(crate) fn run(cmd: &CheckCommand) -> anyhow::Result<ExitCode> {
         CheckCommand::ByzantineOm(args) => models::byzantine_om(args),
         CheckCommand::ByzantineSm(args) => models::byzantine_sm(args),
         CheckCommand::RetryDedup(args) => models::retry_dedup(args),
+        CheckCommand::FailureDetector(args) => models::failure_detector(args),
         CheckCommand::TwoGenerals(args) => models::two_generals(args),
     }
 }

@@ -13,7 +13,9 @@
 //!   *synchronous* timing model a timer fires only when no message is in flight (every message
 //!   arrives within the bound) and only if no other pending timer has an earlier deadline, and the
 //!   clock jumps to its deadline; under the *asynchronous* model any pending timer may fire at any
-//!   time and the clock stays at zero.
+//!   time and the clock stays at zero; under the *unbounded-delay* model timers fire in deadline
+//!   order and move the clock as under the synchronous one, but messages in flight do not hold
+//!   them back (a message may arrive after any number of later timers: no bound on delay).
 //! - **Crash** an honest node (at most `crashes_max` times; not fair): its in-memory state and
 //!   timers are lost. With `recover`, a crashed node may **Recover**: a fresh node from the
 //!   factory gets `on_recover` with the durable storage it had persisted.
@@ -53,8 +55,22 @@ pub enum Network {
 pub enum Timing {
     /// Messages arrive before any later timer fires; timers fire in deadline order.
     Synchronous,
-    /// No bound: timers and deliveries interleave freely.
+    /// No bound: timers and deliveries interleave freely, and the clock stays at zero (for
+    /// protocols whose timers only mean "retransmit eventually": time splits no states).
     Asynchronous,
+    /// The asynchronous model's unbounded delay with running clocks: timers fire in deadline
+    /// order and the clock jumps to each deadline, as under `Synchronous`, but a message in flight
+    /// never holds a timer back, so any message may arrive after any number of timers. Timeouts
+    /// see time pass without an answer. (Processes stay timely: a subset of the asynchronous
+    /// model's runs, so a violation found here is one of the asynchronous model.)
+    UnboundedDelay,
+}
+
+impl Timing {
+    /// Whether the clock runs (timers get deadlines and fire in their order).
+    pub fn clocked(self) -> bool {
+        self != Self::Asynchronous
+    }
 }
 
 /// Who plays which part in one family of runs.
@@ -108,7 +124,7 @@ pub struct ActorState<N: Node + Clone + Eq + Hash + Debug> {
     pub timers: Vec<Vec<(N::Timer, u64)>>,
     /// Each node's durable storage.
     pub durable: Vec<Durable>,
-    /// The clock (ns); stays 0 under the asynchronous timing model.
+    /// The clock (ns); stays 0 under [`Timing::Asynchronous`].
     pub now: u64,
     /// Which domain messages the Byzantine nodes have sent.
     pub forged: Vec<bool>,
@@ -294,8 +310,7 @@ where
                 Effect::Output(o) if self.record_outputs => state.outputs[id].push(codec::encode(o)),
                 Effect::Send { .. } | Effect::SendBytes { .. } | Effect::Output(_) => {}
                 Effect::SetTimer { timer, after } => {
-                    let at =
-                        if self.timing == Timing::Synchronous { state.now.saturating_add(nanos(*after)) } else { 0 };
+                    let at = if self.timing.clocked() { state.now.saturating_add(nanos(*after)) } else { 0 };
                     let timers = &mut state.timers[id];
                     timers.retain(|(t, _)| t != timer);
                     let pos = timers.partition_point(|(t, _)| t < timer);
@@ -482,11 +497,11 @@ where
         }
         if s.fires < self.timer_fires_max {
             let earliest = s.timers.iter().flatten().map(|(_, at)| *at).min();
-            let sync = self.timing == Timing::Synchronous;
-            if !sync || s.network.is_empty() {
+            let clocked = self.timing.clocked();
+            if self.timing != Timing::Synchronous || s.network.is_empty() {
                 for (i, timers) in s.timers.iter().enumerate() {
                     for (t, at) in timers {
-                        if !sync || Some(*at) == earliest {
+                        if !clocked || Some(*at) == earliest {
                             out.push(ActorAction::Fire(NodeId(i as u32), t.clone()));
                         }
                     }

@@ -1,5 +1,6 @@
 //! Models shipped with the checker.
 
+pub mod failure_detector;
 pub mod links;
 pub mod om;
 pub mod sm;
