@@ -186,6 +186,8 @@ where
     /// nothing is delivered twice). Makes states distinct by history: keep runs short.
     pub record_outputs: bool,
     properties: Vec<fn() -> ActorProperty<N>>,
+    /// States to start from instead of the casts' initial states (see [`ActorModel::starting_from`]).
+    roots: Vec<ActorState<N>>,
     factory: fn(&Cast<N>, NodeId) -> N,
     peers: Vec<Vec<NodeId>>,
 }
@@ -263,6 +265,7 @@ where
             timer_fires_max: u32::MAX,
             record_outputs: false,
             properties: Vec::new(),
+            roots: Vec::new(),
             factory,
             peers,
         })
@@ -271,6 +274,15 @@ where
     /// Adds a property (a constructor, so the model stays `Sync` and cheap to build).
     pub fn property(mut self, p: fn() -> ActorProperty<N>) -> Self {
         self.properties.push(p);
+        self
+    }
+
+    /// The same model explored from `states` (reached states of this model, for example a prefix
+    /// of a counterexample) instead of the casts' initial states: exhaustive checking from the
+    /// middle of a run. Traces of paths from such a state start at that state (no `Start` events).
+    pub fn starting_from(mut self, states: Vec<ActorState<N>>) -> Self {
+        assert!(states.iter().all(|s| usize::from(s.cast) < self.casts.len()), "states of this model's casts");
+        self.roots = states;
         self
     }
 
@@ -452,6 +464,9 @@ where
     type Action = ActorAction<N::Msg, N::Timer>;
 
     fn init_states(&self) -> Vec<Self::State> {
+        if !self.roots.is_empty() {
+            return self.roots.clone();
+        }
         self.casts
             .iter()
             .enumerate()
@@ -557,6 +572,9 @@ where
     }
 
     fn trace_prelude(&self, init: &Self::State) -> Vec<TraceEvent> {
+        if !self.roots.is_empty() {
+            return Vec::new(); // the run started before the root state
+        }
         let cast = self.cast_of(init);
         let mut s = ActorState { nodes: cast.nodes.clone(), network: Vec::new(), ..init.clone() };
         s.timers.iter_mut().for_each(Vec::clear);

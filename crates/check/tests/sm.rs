@@ -3,7 +3,7 @@
 
 use herald_check::actor::ActorAction;
 use herald_check::models::sm::{Variant, genuine, model, traitors_of};
-use herald_check::{Options, Verdict, check};
+use herald_check::{Model, Options, Verdict, check};
 use herald_protocols::byzantine::COMMANDER;
 
 #[test]
@@ -46,6 +46,28 @@ fn without_the_deadline_rule_a_late_second_order_breaks_ic1() {
     let decisions: Vec<_> = (1..3).map(|i| last.nodes[i].as_ref().unwrap().inner().decided()).collect();
     assert!(decisions.iter().all(Option::is_some));
     assert_ne!(decisions[0], decisions[1]);
+
+    // Exhaustive checking from the middle of that run: from the state after the late order was
+    // sent, every continuation is explored, and the violation is found again, sooner.
+    let late = path
+        .actions
+        .iter()
+        .position(|a| matches!(a, ActorAction::Forge(k) if m.cast_of(&path.states[0]).domain[*k].msg.round == 2))
+        .unwrap();
+    let root = path.states[late + 1].clone();
+    let from_root = model(3, 1, Variant::WithoutDeadline).unwrap().starting_from(vec![root.clone()]);
+    let r = check(&from_root, &Options { threads: 1, ..Options::default() }).unwrap();
+    let again = r.property("IC1").unwrap();
+    assert_eq!(again.verdict, Verdict::Violated);
+    let again = again.path.as_ref().unwrap();
+    assert_eq!(again.states[0], root);
+    assert_eq!(again.actions.len(), path.actions.len() - late - 1, "BFS from the root is as short as the rest");
+    assert!(r.unique_states < 100, "only the continuations: {}", r.unique_states);
+    // From the faithful model's initial state of the same cast, D1 holds the line.
+    let faithful = model(3, 1, Variant::Faithful).unwrap();
+    let init = faithful.init_states().swap_remove(usize::from(path.states[0].cast));
+    let r = check(&faithful.starting_from(vec![init]), &Options { threads: 1, ..Options::default() }).unwrap();
+    assert_eq!(r.property("IC1").unwrap().verdict, Verdict::Holds);
 }
 
 #[test]
