@@ -359,7 +359,7 @@ where
     }
 
     /// The effects of `action` from `state`, for traces.
-    fn effects_of(&self, state: &ActorState<N>, action: &ActorAction<N::Msg, N::Timer>) -> Vec<Effect<N>> {
+    pub(crate) fn effects_of(&self, state: &ActorState<N>, action: &ActorAction<N::Msg, N::Timer>) -> Vec<Effect<N>> {
         let mut s = state.clone();
         self.apply(&mut s, action).unwrap_or_default()
     }
