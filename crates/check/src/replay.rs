@@ -187,7 +187,7 @@ where
         e: &TraceEvent,
         state: &ActorState<N>,
         sent: &BTreeMap<u64, N::Msg>,
-    ) -> Result<Option<ActorAction<N::Msg, N::Timer>>, ReplayError> {
+    ) -> Result<Option<ActionOf<N>>, ReplayError> {
         let node = NodeId(e.node);
         let message = |id: u64| {
             sent.get(&id).cloned().ok_or_else(|| ReplayError::Undecodable { event: i, what: format!("message {id}") })
@@ -230,6 +230,8 @@ where
         }))
     }
 }
+
+type ActionOf<N> = ActorAction<<N as Node>::Msg, <N as Node>::Timer>;
 
 /// The node whose handler an action runs (the event's node for a delivery or a timer).
 fn actor_of<M, T>(action: &ActorAction<M, T>, node: u32) -> u32 {
