@@ -77,25 +77,19 @@ pub(crate) struct SmArgs {
     /// Traitors (any placement, the commander included, is checked).
     #[arg(long, default_value_t = 1)]
     traitors: usize,
-    /// The negative control: lieutenants accept a message after its D1 deadline (IC1 fails).
-    #[arg(long)]
-    without_deadline: bool,
     #[command(flatten)]
     search: SearchArgs,
 }
 
 pub(crate) fn byzantine_sm(args: &SmArgs) -> anyhow::Result<ExitCode> {
-    let variant = if args.without_deadline { sm::Variant::WithoutDeadline } else { sm::Variant::Faithful };
-    let model = match sm::model(args.generals, args.traitors, variant) {
+    let model = match sm::model(args.generals, args.traitors) {
         Ok(m) => m,
         Err(e) => return usage(e),
     };
-    let ablation = if args.without_deadline { " --without-deadline" } else { "" };
-    let command =
-        format!("herald check byzantine-sm --generals {} --traitors {}{ablation}", args.generals, args.traitors);
+    let command = format!("herald check byzantine-sm --generals {} --traitors {}", args.generals, args.traitors);
     let config = json!({"generals": args.generals, "traitors": args.traitors, "m": 1,
-        "deadline": !args.without_deadline, "timing": "synchronous", "network": "reliable"});
-    let stem = format!("sm-n{}-m1-t{}{}", args.generals, args.traitors, ablation.replace(" --", "-"));
+        "timing": "synchronous", "network": "reliable"});
+    let stem = format!("sm-n{}-m1-t{}", args.generals, args.traitors);
     run_model(&model, "byzantine-sm", &stem, config, &command, &args.search)
 }
 

@@ -2,13 +2,14 @@
 //! without the D1 deadline rule they do not.
 
 use herald_check::actor::ActorAction;
-use herald_check::models::sm::{Variant, genuine, model, traitors_of};
+use herald_check::models::sm::{genuine, model, model_with, traitors_of};
 use herald_check::{Model, Options, Verdict, check};
 use herald_protocols::byzantine::COMMANDER;
+use herald_protocols::byzantine::sm::SmConfig;
 
 #[test]
 fn sm1_with_three_generals_and_one_traitor_holds_for_every_traitor_behaviour() {
-    let m = model(3, 1, Variant::Faithful).unwrap();
+    let m = model(3, 1).unwrap();
     // Three placements, two orders each; the traitors' domains hold forgeries as well as genuine chains.
     assert_eq!(m.casts().len(), 6);
     let all: Vec<_> = m.casts().iter().flat_map(|c| &c.domain).collect();
@@ -23,9 +24,14 @@ fn sm1_with_three_generals_and_one_traitor_holds_for_every_traitor_behaviour() {
     assert!(r.unique_states > 100, "every placement, order and interleaving: {}", r.unique_states);
 }
 
+/// The negative control: the protocol's own test-only ablation of the D1 deadline rule.
+fn without_deadline() -> herald_check::models::sm::SmModel {
+    model_with(SmConfig::new(3, 1).ablate_deadline_for_tests(), 1).unwrap()
+}
+
 #[test]
 fn without_the_deadline_rule_a_late_second_order_breaks_ic1() {
-    let m = model(3, 1, Variant::WithoutDeadline).unwrap();
+    let m = without_deadline();
     let r = check(&m, &Options { threads: 2, ..Options::default() }).unwrap();
     let ic1 = r.property("IC1").unwrap();
     assert_eq!(ic1.verdict, Verdict::Violated);
@@ -55,7 +61,7 @@ fn without_the_deadline_rule_a_late_second_order_breaks_ic1() {
         .position(|a| matches!(a, ActorAction::Forge(k) if m.cast_of(&path.states[0]).domain[*k].msg.round == 2))
         .unwrap();
     let root = path.states[late + 1].clone();
-    let from_root = model(3, 1, Variant::WithoutDeadline).unwrap().starting_from(vec![root.clone()]);
+    let from_root = without_deadline().starting_from(vec![root.clone()]);
     let r = check(&from_root, &Options { threads: 1, ..Options::default() }).unwrap();
     let again = r.property("IC1").unwrap();
     assert_eq!(again.verdict, Verdict::Violated);
@@ -64,7 +70,7 @@ fn without_the_deadline_rule_a_late_second_order_breaks_ic1() {
     assert_eq!(again.actions.len(), path.actions.len() - late - 1, "BFS from the root is as short as the rest");
     assert!(r.unique_states < 100, "only the continuations: {}", r.unique_states);
     // From the faithful model's initial state of the same cast, D1 holds the line.
-    let faithful = model(3, 1, Variant::Faithful).unwrap();
+    let faithful = model(3, 1).unwrap();
     let init = faithful.init_states().swap_remove(usize::from(path.states[0].cast));
     let r = check(&faithful.starting_from(vec![init]), &Options { threads: 1, ..Options::default() }).unwrap();
     assert_eq!(r.property("IC1").unwrap().verdict, Verdict::Holds);
@@ -72,6 +78,6 @@ fn without_the_deadline_rule_a_late_second_order_breaks_ic1() {
 
 #[test]
 fn bad_sm_configurations_name_their_field() {
-    assert!(model(2, 1, Variant::Faithful).unwrap_err().to_string().starts_with("generals"));
-    assert!(model(3, 3, Variant::Faithful).unwrap_err().to_string().starts_with("traitors"));
+    assert!(model(2, 1).unwrap_err().to_string().starts_with("generals"));
+    assert!(model(3, 3).unwrap_err().to_string().starts_with("traitors"));
 }

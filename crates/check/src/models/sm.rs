@@ -22,9 +22,9 @@
 //! - `IC2` (always): with a loyal commander, no loyal lieutenant decides other than its order;
 //! - `loyal lieutenants decide` (eventually, under weak fairness of delivery and timers).
 //!
-//! [`Variant::WithoutDeadline`] turns off the D1 deadline rule (the protocol's own test-only
-//! ablation): the negative control, in which a traitorous commander's late second order breaks
-//! IC1 among 3 generals.
+//! [`model_with`] takes the run's [`SmConfig`]: the negative control in `tests/sm.rs` passes one
+//! with the protocol's test-only D1 ablation, and a traitorous commander's late second order then
+//! breaks IC1 among 3 generals.
 
 use crate::actor::{ActorModel, ActorState, Cast, Forgery, Timing, subsets};
 use crate::model::Property;
@@ -41,16 +41,6 @@ pub type SmModel = ActorModel<LockStep<Sm>>;
 /// The seed the run's keys are derived from (any fixed value: the checker explores behaviours,
 /// not keys).
 pub const KEY_SEED: u64 = 0;
-
-/// Which protocol the model runs.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Variant {
-    /// SM(1) as specified.
-    #[default]
-    Faithful,
-    /// Without the D1 deadline rule (a negative control: IC1 fails).
-    WithoutDeadline,
-}
 
 /// Why an SM model cannot be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -77,16 +67,18 @@ fn loyal_lieutenants(state: &ActorState<LockStep<Sm>>) -> impl Iterator<Item = &
 const ROUNDS: [u32; 2] = [1, 2];
 
 /// SM(1) with `generals` generals and `traitors` traitors.
-pub fn model(generals: usize, traitors: usize, variant: Variant) -> Result<SmModel, SmError> {
-    if !(3..=4).contains(&generals) {
+pub fn model(generals: usize, traitors: usize) -> Result<SmModel, SmError> {
+    model_with(SmConfig::new(generals, 1), traitors)
+}
+
+/// SM(1) run with `config` (its `generals`; `m` must be 1) and `traitors` traitors.
+pub fn model_with(config: SmConfig, traitors: usize) -> Result<SmModel, SmError> {
+    let generals = config.generals;
+    if !(3..=4).contains(&generals) || config.m != 1 {
         return Err(SmError::Generals(generals));
     }
     if traitors >= generals {
         return Err(SmError::Traitors { max: generals - 1, got: traitors });
-    }
-    let mut config = SmConfig::new(generals, 1);
-    if variant == Variant::WithoutDeadline {
-        config = config.ablate_deadline_for_tests();
     }
     let keys = Keys::derive(KEY_SEED, generals).memoized();
     let mut casts = Vec::new();
