@@ -119,3 +119,66 @@ fn check_two_generals_finds_a_lone_attacker() {
     assert_eq!(v["properties"]["agreement"], "violated");
     assert_eq!(v["properties"]["both attack"], "holds");
 }
+
+#[test]
+fn check_byzantine_sm_holds_among_three() {
+    let out = herald(&["check", "byzantine-sm", "--generals", "3", "--traitors", "1", "--json", "--quiet"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v = json(&out);
+    for p in ["IC1", "IC2", "loyal lieutenants decide"] {
+        assert_eq!(v["properties"][p], "holds", "{p}");
+    }
+    assert_eq!(v["complete"], true);
+    assert!(v.get("counterexample").is_none());
+    let bad = herald(&["check", "byzantine-sm", "--generals", "5"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("generals"));
+}
+
+#[test]
+fn check_failure_detector_is_accurate_only_under_synchrony() {
+    let dir = common::temp("check-fd");
+    let dir = dir.to_str().unwrap();
+    for detector in ["timeout", "eventually-perfect"] {
+        let sync = herald(&[
+            "check",
+            "failure-detector",
+            "--timing",
+            "synchronous",
+            "--detector",
+            detector,
+            "--crashes",
+            "1",
+            "--json",
+            "--quiet",
+        ]);
+        assert_eq!(sync.status.code(), Some(0), "{detector}: {}", stderr(&sync));
+        assert_eq!(json(&sync)["complete"], true);
+        let asynchronous = herald(&[
+            "check",
+            "failure-detector",
+            "--timing",
+            "asynchronous",
+            "--detector",
+            detector,
+            "--timer-fires",
+            "8",
+            "--json",
+            "--quiet",
+            "--failures-dir",
+            dir,
+        ]);
+        assert_eq!(asynchronous.status.code(), Some(1), "{detector}: {}", stderr(&asynchronous));
+        let v = json(&asynchronous);
+        let verdicts = v["properties"].as_object().unwrap();
+        assert_eq!(verdicts.len(), 1);
+        assert!(verdicts.values().all(|p| p == "violated"), "{v}");
+        let trace = v["counterexample"].as_str().unwrap();
+        let (_, events) =
+            herald_core::trace::read(std::io::BufReader::new(std::fs::File::open(trace).unwrap())).unwrap();
+        assert!(events.iter().any(|e| matches!(e.kind, herald_core::trace::EventKind::Output { .. })), "a Suspect");
+    }
+    let bad = herald(&["check", "failure-detector", "--timing", "synchronous", "--nodes", "5"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("nodes"));
+}

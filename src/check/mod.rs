@@ -23,6 +23,15 @@ pub(crate) enum CheckCommand {
     /// model, over every traitor placement, both orders, and every message the traitors could send
     /// (IC1, IC2, and that loyal lieutenants eventually decide).
     ByzantineOm(models::OmArgs),
+    /// Byzantine SM(1) on the very `LockStep<Sm>` nodes the simulator runs (real Ed25519
+    /// signatures), under the synchronous model, over every traitor placement, both orders, and
+    /// every correctly signed order (and forgery) the traitors could send in either round (IC1,
+    /// IC2, and that loyal lieutenants eventually decide).
+    ByzantineSm(models::SmArgs),
+    /// A failure detector's accuracy on the very `FdNode`s the simulator runs: under synchronous
+    /// timing no correct node is suspected; under asynchronous timing (no bound on delay) the
+    /// checker finds a run where one is, even after the eventually perfect detector's timeout grew.
+    FailureDetector(models::FdArgs),
     /// RetryDedupLink around the links workload over a lossy, duplicating network: nothing is
     /// delivered twice (with --bare, the workload alone, which duplication breaks).
     RetryDedup(models::LinkArgs),
@@ -119,7 +128,9 @@ pub(crate) fn run(cmd: &CheckCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         CheckCommand::TwoPc(args) => models::two_pc(args),
         CheckCommand::ByzantineOm(args) => models::byzantine_om(args),
+        CheckCommand::ByzantineSm(args) => models::byzantine_sm(args),
         CheckCommand::RetryDedup(args) => models::retry_dedup(args),
+        CheckCommand::FailureDetector(args) => models::failure_detector(args),
         CheckCommand::TwoGenerals(args) => models::two_generals(args),
     }
 }

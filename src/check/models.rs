@@ -2,7 +2,7 @@
 
 use super::{SearchArgs, run_model, usage};
 use clap::Args as ClapArgs;
-use herald_check::models::{links, om, two_generals, two_phase::TwoPhase};
+use herald_check::models::{failure_detector as fd, links, om, sm, two_generals, two_phase::TwoPhase};
 use herald_protocols::byzantine::om::Majority;
 use serde_json::json;
 use std::process::ExitCode;
@@ -68,6 +68,31 @@ pub(crate) fn byzantine_om(args: &OmArgs) -> anyhow::Result<ExitCode> {
     run_model(&model, "byzantine-om", &stem, config, &command, &args.search)
 }
 
+/// `herald check byzantine-sm`.
+#[derive(ClapArgs, Debug)]
+pub(crate) struct SmArgs {
+    /// Generals n, the commander included (3 or 4).
+    #[arg(long, default_value_t = 3)]
+    generals: usize,
+    /// Traitors (any placement, the commander included, is checked).
+    #[arg(long, default_value_t = 1)]
+    traitors: usize,
+    #[command(flatten)]
+    search: SearchArgs,
+}
+
+pub(crate) fn byzantine_sm(args: &SmArgs) -> anyhow::Result<ExitCode> {
+    let model = match sm::model(args.generals, args.traitors) {
+        Ok(m) => m,
+        Err(e) => return usage(e),
+    };
+    let command = format!("herald check byzantine-sm --generals {} --traitors {}", args.generals, args.traitors);
+    let config = json!({"generals": args.generals, "traitors": args.traitors, "m": 1,
+        "timing": "synchronous", "network": "reliable"});
+    let stem = format!("sm-n{}-m1-t{}", args.generals, args.traitors);
+    run_model(&model, "byzantine-sm", &stem, config, &command, &args.search)
+}
+
 /// `herald check retry-dedup`.
 #[derive(ClapArgs, Debug)]
 pub(crate) struct LinkArgs {
@@ -107,6 +132,70 @@ pub(crate) fn retry_dedup(args: &LinkArgs) -> anyhow::Result<ExitCode> {
             Err(e) => usage(e),
         }
     }
+}
+
+/// The timing model of `herald check failure-detector`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub(crate) enum FdTimingArg {
+    /// Every message arrives before the next timer fires.
+    Synchronous,
+    /// No bound on delay: a message may arrive after any number of timers.
+    Asynchronous,
+}
+
+/// The detector of `herald check failure-detector`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub(crate) enum FdDetectorArg {
+    /// A fixed timeout (checked for strong accuracy).
+    Timeout,
+    /// A timeout that doubles after each false suspicion (checked for accuracy once it grew).
+    EventuallyPerfect,
+}
+
+/// `herald check failure-detector`.
+#[derive(ClapArgs, Debug)]
+pub(crate) struct FdArgs {
+    /// The timing model.
+    #[arg(long, value_enum)]
+    timing: FdTimingArg,
+    /// The detector.
+    #[arg(long, value_enum, default_value = "timeout")]
+    detector: FdDetectorArg,
+    /// Nodes, each pinging every other (2 or 3).
+    #[arg(long, default_value_t = 2)]
+    nodes: usize,
+    /// Timer firings allowed in all (1–8).
+    #[arg(long, default_value_t = 6)]
+    timer_fires: u32,
+    /// Crash-stop crashes allowed in all (fewer than --nodes).
+    #[arg(long, default_value_t = 0)]
+    crashes: u8,
+    #[command(flatten)]
+    search: SearchArgs,
+}
+
+pub(crate) fn failure_detector(args: &FdArgs) -> anyhow::Result<ExitCode> {
+    let (timing, timing_name) = match args.timing {
+        FdTimingArg::Synchronous => (fd::FdTiming::Synchronous, "synchronous"),
+        FdTimingArg::Asynchronous => (fd::FdTiming::Asynchronous, "asynchronous"),
+    };
+    let (kind, detector_name) = match args.detector {
+        FdDetectorArg::Timeout => (fd::Kind::Timeout, "timeout"),
+        FdDetectorArg::EventuallyPerfect => (fd::Kind::EventuallyPerfect, "eventually-perfect"),
+    };
+    let model = match fd::model(kind, timing, args.nodes, args.timer_fires, args.crashes) {
+        Ok(m) => m,
+        Err(e) => return usage(e),
+    };
+    let command = format!(
+        "herald check failure-detector --timing {timing_name} --detector {detector_name} --nodes {} --timer-fires {} --crashes {}",
+        args.nodes, args.timer_fires, args.crashes
+    );
+    let config = json!({"timing": timing_name, "detector": detector_name, "nodes": args.nodes,
+        "timer_fires": args.timer_fires, "crashes": args.crashes, "network": "reliable",
+        "ping_interval_ms": fd::PING_INTERVAL.as_millis() as u64, "timeout_ms": fd::TIMEOUT.as_millis() as u64});
+    let stem = format!("fd-{detector_name}-{timing_name}-n{}", args.nodes);
+    run_model(&model, "failure-detector", &stem, config, &command, &args.search)
 }
 
 /// `herald check two-generals`.

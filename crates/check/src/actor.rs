@@ -13,7 +13,9 @@
 //!   *synchronous* timing model a timer fires only when no message is in flight (every message
 //!   arrives within the bound) and only if no other pending timer has an earlier deadline, and the
 //!   clock jumps to its deadline; under the *asynchronous* model any pending timer may fire at any
-//!   time and the clock stays at zero.
+//!   time and the clock stays at zero; under the *unbounded-delay* model timers fire in deadline
+//!   order and move the clock as under the synchronous one, but messages in flight do not hold
+//!   them back (a message may arrive after any number of later timers: no bound on delay).
 //! - **Crash** an honest node (at most `crashes_max` times; not fair): its in-memory state and
 //!   timers are lost. With `recover`, a crashed node may **Recover**: a fresh node from the
 //!   factory gets `on_recover` with the durable storage it had persisted.
@@ -53,8 +55,22 @@ pub enum Network {
 pub enum Timing {
     /// Messages arrive before any later timer fires; timers fire in deadline order.
     Synchronous,
-    /// No bound: timers and deliveries interleave freely.
+    /// No bound: timers and deliveries interleave freely, and the clock stays at zero (for
+    /// protocols whose timers only mean "retransmit eventually": time splits no states).
     Asynchronous,
+    /// The asynchronous model's unbounded delay with running clocks: timers fire in deadline
+    /// order and the clock jumps to each deadline, as under `Synchronous`, but a message in flight
+    /// never holds a timer back, so any message may arrive after any number of timers. Timeouts
+    /// see time pass without an answer. (Processes stay timely: a subset of the asynchronous
+    /// model's runs, so a violation found here is one of the asynchronous model.)
+    UnboundedDelay,
+}
+
+impl Timing {
+    /// Whether the clock runs (timers get deadlines and fire in their order).
+    pub fn clocked(self) -> bool {
+        self != Self::Asynchronous
+    }
 }
 
 /// Who plays which part in one family of runs.
@@ -108,7 +124,7 @@ pub struct ActorState<N: Node + Clone + Eq + Hash + Debug> {
     pub timers: Vec<Vec<(N::Timer, u64)>>,
     /// Each node's durable storage.
     pub durable: Vec<Durable>,
-    /// The clock (ns); stays 0 under the asynchronous timing model.
+    /// The clock (ns); stays 0 under [`Timing::Asynchronous`].
     pub now: u64,
     /// Which domain messages the Byzantine nodes have sent.
     pub forged: Vec<bool>,
@@ -170,6 +186,8 @@ where
     /// nothing is delivered twice). Makes states distinct by history: keep runs short.
     pub record_outputs: bool,
     properties: Vec<fn() -> ActorProperty<N>>,
+    /// States to start from instead of the casts' initial states (see [`ActorModel::starting_from`]).
+    roots: Vec<ActorState<N>>,
     factory: fn(&Cast<N>, NodeId) -> N,
     peers: Vec<Vec<NodeId>>,
 }
@@ -247,6 +265,7 @@ where
             timer_fires_max: u32::MAX,
             record_outputs: false,
             properties: Vec::new(),
+            roots: Vec::new(),
             factory,
             peers,
         })
@@ -255,6 +274,15 @@ where
     /// Adds a property (a constructor, so the model stays `Sync` and cheap to build).
     pub fn property(mut self, p: fn() -> ActorProperty<N>) -> Self {
         self.properties.push(p);
+        self
+    }
+
+    /// The same model explored from `states` (reached states of this model, for example a prefix
+    /// of a counterexample) instead of the casts' initial states: exhaustive checking from the
+    /// middle of a run. Traces of paths from such a state start at that state (no `Start` events).
+    pub fn starting_from(mut self, states: Vec<ActorState<N>>) -> Self {
+        assert!(states.iter().all(|s| usize::from(s.cast) < self.casts.len()), "states of this model's casts");
+        self.roots = states;
         self
     }
 
@@ -294,8 +322,7 @@ where
                 Effect::Output(o) if self.record_outputs => state.outputs[id].push(codec::encode(o)),
                 Effect::Send { .. } | Effect::SendBytes { .. } | Effect::Output(_) => {}
                 Effect::SetTimer { timer, after } => {
-                    let at =
-                        if self.timing == Timing::Synchronous { state.now.saturating_add(nanos(*after)) } else { 0 };
+                    let at = if self.timing.clocked() { state.now.saturating_add(nanos(*after)) } else { 0 };
                     let timers = &mut state.timers[id];
                     timers.retain(|(t, _)| t != timer);
                     let pos = timers.partition_point(|(t, _)| t < timer);
@@ -332,7 +359,7 @@ where
     }
 
     /// The effects of `action` from `state`, for traces.
-    fn effects_of(&self, state: &ActorState<N>, action: &ActorAction<N::Msg, N::Timer>) -> Vec<Effect<N>> {
+    pub(crate) fn effects_of(&self, state: &ActorState<N>, action: &ActorAction<N::Msg, N::Timer>) -> Vec<Effect<N>> {
         let mut s = state.clone();
         self.apply(&mut s, action).unwrap_or_default()
     }
@@ -437,6 +464,9 @@ where
     type Action = ActorAction<N::Msg, N::Timer>;
 
     fn init_states(&self) -> Vec<Self::State> {
+        if !self.roots.is_empty() {
+            return self.roots.clone();
+        }
         self.casts
             .iter()
             .enumerate()
@@ -482,11 +512,11 @@ where
         }
         if s.fires < self.timer_fires_max {
             let earliest = s.timers.iter().flatten().map(|(_, at)| *at).min();
-            let sync = self.timing == Timing::Synchronous;
-            if !sync || s.network.is_empty() {
+            let clocked = self.timing.clocked();
+            if self.timing != Timing::Synchronous || s.network.is_empty() {
                 for (i, timers) in s.timers.iter().enumerate() {
                     for (t, at) in timers {
-                        if !sync || Some(*at) == earliest {
+                        if !clocked || Some(*at) == earliest {
                             out.push(ActorAction::Fire(NodeId(i as u32), t.clone()));
                         }
                     }
@@ -542,6 +572,9 @@ where
     }
 
     fn trace_prelude(&self, init: &Self::State) -> Vec<TraceEvent> {
+        if !self.roots.is_empty() {
+            return Vec::new(); // the run started before the root state
+        }
         let cast = self.cast_of(init);
         let mut s = ActorState { nodes: cast.nodes.clone(), network: Vec::new(), ..init.clone() };
         s.timers.iter_mut().for_each(Vec::clear);

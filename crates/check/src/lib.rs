@@ -17,6 +17,10 @@
 //! - Every counterexample is a replayable [`Path`] that exports to Herald's trace schema
 //!   ([`write_trace`]), so the viewer shows it.
 //!
+//! - A trace of the simulator replays as a path of an [`actor::ActorModel`] over the same nodes
+//!   ([`replay`]), and the search can start from any state along it
+//!   ([`actor::ActorModel::starting_from`]).
+//!
 //! Threads and the wall clock live only in [`pool`]; nothing here does IO except the progress line
 //! on standard error and [`write_trace`]'s writer.
 
@@ -26,6 +30,7 @@ pub mod liveness;
 pub mod model;
 pub mod models;
 pub mod pool;
+pub mod replay;
 pub mod search;
 pub mod table;
 

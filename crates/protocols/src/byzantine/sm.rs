@@ -362,6 +362,11 @@ impl Sm {
         self.decided
     }
 
+    /// What this general orders if it is the commander; `None` for a lieutenant.
+    pub fn command(&self) -> Option<Order> {
+        self.command
+    }
+
     /// Round `round` with the messages that arrived in round `round − 1`, sorted by sender.
     pub fn step(&mut self, round: u32, inbox: &[(NodeId, SignedOrder)]) -> Step {
         let mut step = Step { sends: Vec::new(), events: Vec::new(), flow: Flow::Continue };
@@ -466,6 +471,35 @@ impl Sm {
             (Some(first), Some(second)) => Some(Equivocation { first, second }),
             _ => None,
         }
+    }
+}
+
+/// Two generals are equal when they hold the same state under the same keys (compared by their
+/// public halves), so a model checker can merge equal states.
+impl PartialEq for Sm {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+            && self.config == other.config
+            && self.command == other.command
+            && self.orders == other.orders
+            && self.verified == other.verified
+            && self.decided == other.decided
+            && self.key.verifying_key() == other.key.verifying_key()
+            && self.keys == other.keys
+    }
+}
+
+impl Eq for Sm {}
+
+/// Hashes the state and not the keys (fixed for a run; equal generals have equal keys).
+impl std::hash::Hash for Sm {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.id.hash(state);
+        self.config.hash(state);
+        self.command.hash(state);
+        self.orders.hash(state);
+        self.verified.hash(state);
+        self.decided.hash(state);
     }
 }
 

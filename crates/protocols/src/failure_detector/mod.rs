@@ -154,7 +154,7 @@ pub enum FdTimer {
 }
 
 /// A change of the detector's output, reported as an observation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Change {
     /// `node` is now suspected of having crashed.
     Suspect {
@@ -184,7 +184,7 @@ impl Change {
 }
 
 /// An effect of the component, for its host to apply.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Io {
     /// Send a detector message.
     Send(NodeId, FdMsg),
@@ -196,7 +196,7 @@ pub enum Io {
     Report(Change),
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
 struct Peer {
     /// Unanswered pings, oldest first: (seq, local send time).
     pending: VecDeque<(u64, Time)>,
@@ -205,7 +205,7 @@ struct Peer {
 }
 
 /// The failure detector a node hosts.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct FailureDetector {
     detector: Detector,
     /// Indexed by node id; this node's own entry is unused.
@@ -332,7 +332,7 @@ impl FailureDetector {
 }
 
 /// A node that runs only a failure detector.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct FdNode {
     fd: FailureDetector,
     io: Vec<Io>,

@@ -1,0 +1,250 @@
+//! The bridge from the simulator: a Herald trace (for example one `herald sim --trace` wrote)
+//! followed as a path of an [`ActorModel`].
+//!
+//! [`ActorModel::replay`] turns the trace's scheduling decisions into the model's actions, in
+//! order: a `deliver` becomes `Deliver` of the message its `send` carried (decoded from the send's
+//! `bytes`), a `drop` for loss `Drop`, a `duplicate` `Duplicate`, a `timer_fire` `Fire`, `crash` and
+//! `recover` theirs, and a `send` by a node the model treats as Byzantine the `Forge` of the domain
+//! message it matches. Each action must be enabled in the model's state at that point (so the
+//! trace is a run of the model's system model, budgets included), and each `output` the trace shows
+//! for a step must be exactly what the model's node produced on that step: the checker confirms the
+//! simulator's observations with its own run of the same nodes. Everything else in the trace
+//! (`start`, honest sends, timer sets, persists) is an effect the model recomputes.
+//!
+//! What the replay gives: the path, and for each `always` property the first step at which it
+//! fails along it. With the path, [`ActorModel::starting_from`] explores from its first state (a
+//! breadth-first search then finds a shortest counterexample for the same property: the trace
+//! shrunk) or from any state along it (exhaustive checking from the middle of a simulation).
+//!
+//! Not covered: traces whose messages carry no `bytes` (they cannot be decoded), adversary events
+//! (`modify`, `inject`, `replay`) and drops for reasons other than loss, which `ActorModel` has no
+//! action for; and timing: the model's timing rules decide what is enabled, so a simulator run
+//! that the checker's timing model does not allow is refused with the step that breaks it.
+
+use crate::actor::{ActorAction, ActorModel, ActorState, Envelope};
+use crate::model::{Expectation, Model, Path};
+use herald_core::trace::{DropReason, EventKind, TraceEvent};
+use herald_core::{Node, NodeId, codec};
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::hash::Hash;
+
+/// Why a trace cannot be followed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReplayError {
+    /// An event refers to a message or a timer that cannot be decoded.
+    #[error("event {event}: {what} cannot be decoded")]
+    Undecodable {
+        /// The event's index in the trace.
+        event: usize,
+        /// What.
+        what: String,
+    },
+    /// The event has no counterpart among the model's actions.
+    #[error("event {event}: {what} is not something this model can do")]
+    Unsupported {
+        /// The event's index.
+        event: usize,
+        /// What.
+        what: String,
+    },
+    /// The action is not enabled in the model's state at that point.
+    #[error("event {event}: {action} is not enabled here")]
+    NotEnabled {
+        /// The event's index.
+        event: usize,
+        /// The action.
+        action: String,
+    },
+    /// The model's node observed something else than the trace says.
+    #[error("event {event}: node {node} observed {expected}, the trace says {found}")]
+    Observation {
+        /// The event's index.
+        event: usize,
+        /// The node.
+        node: u32,
+        /// What the model's node reported (JSON), or "nothing".
+        expected: String,
+        /// What the trace shows.
+        found: String,
+    },
+    /// No cast of the model runs the trace; each cast's reason, in cast order.
+    #[error("no cast runs this trace: {}", .0.join("; "))]
+    NoCast(Vec<String>),
+}
+
+/// A trace followed as a path of an [`ActorModel`].
+#[derive(Debug)]
+pub struct Replayed<M: Model> {
+    /// The path: the cast's initial state, then one state per scheduling decision of the trace.
+    pub path: Path<M>,
+    /// Each `always` property that fails along the path, with the first state index where it does.
+    pub violations: Vec<(String, usize)>,
+}
+
+impl<N: Node + Clone + Eq + Hash + Debug + Send + Sync> ActorModel<N>
+where
+    N::Msg: Send + Sync,
+    N::Timer: Send + Sync,
+{
+    /// Follows `events` (a trace's events, in order) from each cast's initial state in turn; the
+    /// first cast that runs the whole trace gives the path. See the module documentation.
+    pub fn replay(&self, events: &[TraceEvent]) -> Result<Replayed<Self>, ReplayError> {
+        let mut reasons = Vec::new();
+        for init in self.init_states() {
+            let cast = usize::from(init.cast);
+            match self.replay_from(init, events) {
+                Ok(path) => {
+                    let violations = self
+                        .properties()
+                        .into_iter()
+                        .filter(|p| p.expectation == Expectation::Always)
+                        .filter_map(|p| {
+                            let at = path.states.iter().position(|s| !(p.condition)(self, s))?;
+                            Some((p.name.clone(), at))
+                        })
+                        .collect();
+                    return Ok(Replayed { path, violations });
+                }
+                Err(e) => reasons.push(format!("{}: {e}", self.casts()[cast].name)),
+            }
+        }
+        Err(ReplayError::NoCast(reasons))
+    }
+
+    fn replay_from(&self, init: ActorState<N>, events: &[TraceEvent]) -> Result<Path<Self>, ReplayError> {
+        let mut sent: BTreeMap<u64, N::Msg> = BTreeMap::new();
+        let mut path: Path<Self> = Path { states: vec![init], actions: Vec::new(), loop_start: None };
+        // The outputs the last step's node produced that the trace has not shown yet.
+        let mut pending: Vec<(u32, serde_json::Value)> = Vec::new();
+        for (i, e) in events.iter().enumerate() {
+            if let EventKind::Send { msg, bytes, .. } = &e.kind {
+                let decoded = bytes.as_deref().and_then(unhex).and_then(|b| codec::decode::<N::Msg>(&b).ok());
+                if let Some(m) = decoded {
+                    sent.insert(*msg, m);
+                }
+            }
+            if let EventKind::Output { value } = &e.kind {
+                match pending.first() {
+                    Some((node, expected)) if *node == e.node && expected == value => {
+                        pending.remove(0);
+                    }
+                    other => {
+                        return Err(ReplayError::Observation {
+                            event: i,
+                            node: e.node,
+                            expected: other.map_or("nothing".into(), |(_, v)| v.to_string()),
+                            found: value.to_string(),
+                        });
+                    }
+                }
+                continue;
+            }
+            let state = path.last().clone();
+            let Some(action) = self.action_of(i, e, &state, &sent)? else { continue };
+            if let Some((node, expected)) = pending.first() {
+                return Err(ReplayError::Observation {
+                    event: i,
+                    node: *node,
+                    expected: expected.to_string(),
+                    found: "nothing".into(),
+                });
+            }
+            let mut enabled = Vec::new();
+            self.actions(&state, &mut enabled);
+            if !enabled.contains(&action) {
+                return Err(ReplayError::NotEnabled { event: i, action: format!("{action:?}") });
+            }
+            let actor = actor_of(&action, e.node);
+            pending = self
+                .effects_of(&state, &action)
+                .into_iter()
+                .filter_map(|eff| match eff {
+                    herald_core::Effect::Output(o) => Some((actor, codec::to_json(&o))),
+                    _ => None,
+                })
+                .collect();
+            let next = self.next_state(&state, &action).expect("an enabled action has a successor");
+            path.states.push(next);
+            path.actions.push(action);
+        }
+        if let Some((node, expected)) = pending.first() {
+            return Err(ReplayError::Observation {
+                event: events.len(),
+                node: *node,
+                expected: expected.to_string(),
+                found: "nothing".into(),
+            });
+        }
+        Ok(path)
+    }
+
+    /// The action event `e` stands for; `None` for an effect the model recomputes.
+    fn action_of(
+        &self,
+        i: usize,
+        e: &TraceEvent,
+        state: &ActorState<N>,
+        sent: &BTreeMap<u64, N::Msg>,
+    ) -> Result<Option<ActionOf<N>>, ReplayError> {
+        let node = NodeId(e.node);
+        let message = |id: u64| {
+            sent.get(&id).cloned().ok_or_else(|| ReplayError::Undecodable { event: i, what: format!("message {id}") })
+        };
+        let byzantine = self.cast_of(state).nodes.get(node.index()).is_some_and(Option::is_none);
+        Ok(Some(match &e.kind {
+            EventKind::Deliver { from, msg } => {
+                ActorAction::Deliver(Envelope { from: NodeId(*from), to: node, msg: message(*msg)? })
+            }
+            EventKind::Drop { to, msg, reason: DropReason::Loss } => {
+                ActorAction::Drop(Envelope { from: node, to: NodeId(*to), msg: message(*msg)? })
+            }
+            EventKind::Duplicate { to, msg } => {
+                ActorAction::Duplicate(Envelope { from: node, to: NodeId(*to), msg: message(*msg)? })
+            }
+            EventKind::TimerFire { timer } => {
+                let t: N::Timer = serde_json::from_value(timer.clone())
+                    .map_err(|_| ReplayError::Undecodable { event: i, what: format!("timer {timer}") })?;
+                ActorAction::Fire(node, t)
+            }
+            EventKind::Crash { .. } => ActorAction::Crash(node),
+            EventKind::Recover { .. } => ActorAction::Recover(node),
+            EventKind::Send { to, msg, .. } if byzantine => {
+                let m = message(*msg)?;
+                let domain = &self.cast_of(state).domain;
+                let k = (0..domain.len())
+                    .find(|&k| {
+                        !state.forged[k] && domain[k].from == node && domain[k].to == NodeId(*to) && domain[k].msg == m
+                    })
+                    .ok_or_else(|| ReplayError::Unsupported {
+                        event: i,
+                        what: format!("Byzantine node {node}'s message {msg}, outside its domain"),
+                    })?;
+                ActorAction::Forge(k)
+            }
+            EventKind::Modify { .. } | EventKind::Inject { .. } | EventKind::Replay { .. } | EventKind::Drop { .. } => {
+                return Err(ReplayError::Unsupported { event: i, what: format!("{:?}", e.kind) });
+            }
+            _ => return Ok(None),
+        }))
+    }
+}
+
+type ActionOf<N> = ActorAction<<N as Node>::Msg, <N as Node>::Timer>;
+
+/// The node whose handler an action runs (the event's node for a delivery or a timer).
+fn actor_of<M, T>(action: &ActorAction<M, T>, node: u32) -> u32 {
+    match action {
+        ActorAction::Deliver(env) => env.to.0,
+        ActorAction::Fire(n, _) | ActorAction::Recover(n) | ActorAction::Crash(n) => n.0,
+        _ => node,
+    }
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
+}

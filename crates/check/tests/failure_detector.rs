@@ -1,0 +1,74 @@
+//! A failure detector's accuracy under each timing model, on the simulator's own `FdNode`s.
+
+use herald_check::actor::ActorAction;
+use herald_check::actor::ActorState;
+use herald_check::models::failure_detector::{FdTiming, Kind, false_suspicions, model};
+use herald_check::{Options, Property, Verdict, check};
+use herald_core::NodeId;
+use herald_protocols::failure_detector::FdNode;
+
+fn opts() -> Options {
+    Options { threads: 2, ..Options::default() }
+}
+
+#[test]
+fn under_synchrony_neither_detector_suspects_a_correct_node() {
+    for kind in [Kind::Timeout, Kind::EventuallyPerfect] {
+        let m = model(kind, FdTiming::Synchronous, 2, 6, 1).unwrap();
+        let r = check(&m, &opts()).unwrap();
+        assert!(r.complete(), "{kind:?}");
+        assert_eq!(r.properties.len(), 1);
+        assert_eq!(r.properties[0].verdict, Verdict::Holds, "{kind:?}: {}", r.properties[0].name);
+        assert!(r.unique_states > 20, "{kind:?}: {}", r.unique_states);
+    }
+}
+
+#[test]
+fn under_synchrony_a_crashed_node_is_suspected() {
+    // The same model suspects a node that did crash: accuracy is not bought by never suspecting.
+    let m = model(Kind::Timeout, FdTiming::Synchronous, 2, 6, 1).unwrap();
+    let sometimes = m.property(|| {
+        Property::sometimes("a crashed node suspected", |_, s: &ActorState<FdNode>| {
+            let crashed: Vec<NodeId> =
+                (0..s.nodes.len()).filter(|&j| s.nodes[j].is_none()).map(|j| NodeId(j as u32)).collect();
+            s.nodes.iter().flatten().any(|fd| crashed.iter().any(|&c| fd.detector().suspects(c)))
+        })
+    });
+    let r = check(&sometimes, &opts()).unwrap();
+    assert_eq!(r.property("a crashed node suspected").unwrap().verdict, Verdict::Holds);
+}
+
+#[test]
+fn under_asynchrony_the_timeout_detector_suspects_a_correct_node() {
+    let m = model(Kind::Timeout, FdTiming::Asynchronous, 2, 6, 0).unwrap();
+    let r = check(&m, &opts()).unwrap();
+    let acc = r.property("strong accuracy").unwrap();
+    assert_eq!(acc.verdict, Verdict::Violated);
+    let path = acc.path.as_ref().unwrap();
+    assert!(path.replays_on(&m));
+    let last = path.last();
+    assert!(last.nodes.iter().all(Option::is_some), "nobody crashed");
+    assert!(!false_suspicions(last, |_| true).is_empty());
+    // The suspicion came from a deadline firing while its pong was still in flight.
+    assert!(matches!(path.actions.last(), Some(ActorAction::Fire(..))));
+    assert!(!last.network.is_empty(), "the answer is on its way");
+}
+
+#[test]
+fn under_asynchrony_the_eventually_perfect_detector_is_wrong_even_after_its_timeout_grew() {
+    let m = model(Kind::EventuallyPerfect, FdTiming::Asynchronous, 2, 8, 0).unwrap();
+    let r = check(&m, &opts()).unwrap();
+    let grew = r.property("accurate once timeouts grew").unwrap();
+    assert_eq!(grew.verdict, Verdict::Violated);
+    let last = grew.path.as_ref().unwrap().last();
+    let wrong =
+        false_suspicions(last, |(fd, peer)| fd.detector().timeout_of(peer) > std::time::Duration::from_millis(15));
+    assert!(!wrong.is_empty());
+}
+
+#[test]
+fn bad_failure_detector_configurations_name_their_field() {
+    assert!(model(Kind::Timeout, FdTiming::Synchronous, 1, 4, 0).unwrap_err().to_string().starts_with("nodes"));
+    assert!(model(Kind::Timeout, FdTiming::Synchronous, 2, 9, 0).unwrap_err().to_string().starts_with("timer_fires"));
+    assert!(model(Kind::Timeout, FdTiming::Synchronous, 2, 4, 2).unwrap_err().to_string().starts_with("crashes"));
+}
