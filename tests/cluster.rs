@@ -2,7 +2,7 @@
 //! commands, a cluster started by hand, and a node that is sent 1 MiB of random bytes.
 
 mod common;
-use common::{herald, json, stderr, temp};
+use common::{herald, json, node_report as report, stderr, temp};
 use serde_json::Value;
 use std::io::Write as _;
 use std::net::{SocketAddr, TcpStream};
@@ -90,23 +90,6 @@ fn start_nodes(config: &Path, n: usize) -> Nodes {
 /// Waits for every node and returns each one's report.
 fn reports(nodes: &mut Nodes) -> Vec<Value> {
     nodes.0.iter_mut().enumerate().map(|(i, child)| report(i, child)).collect()
-}
-
-/// Waits for one node to exit successfully and returns its report. Both pipes are drained while
-/// it runs (a report can outgrow a pipe's buffer); the node's own `time_max` bounds the wait.
-fn report(i: usize, child: &mut Child) -> Value {
-    use std::io::Read as _;
-    let mut err = child.stderr.take().unwrap();
-    let stderr = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = err.read_to_string(&mut s);
-        s
-    });
-    let mut stdout = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
-    let status = child.wait().unwrap();
-    assert!(status.success(), "n{i} failed: {}", stderr.join().unwrap());
-    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("n{i}: {e}: {stdout}"))
 }
 
 fn start_node(config: &Path, i: usize) -> Child {

@@ -8,7 +8,7 @@
 //! ("Specified qdisc kind is unknown"), so those faults cannot be injected here.
 
 mod common;
-use common::{herald, temp};
+use common::{herald, node_report as report, temp};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -117,21 +117,6 @@ impl Drop for Procs {
             let _ = c.wait();
         }
     }
-}
-
-fn report(i: usize, child: &mut Child) -> Value {
-    use std::io::Read as _;
-    let mut err = child.stderr.take().unwrap();
-    let stderr = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = err.read_to_string(&mut s);
-        s
-    });
-    let mut stdout = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
-    let status = child.wait().unwrap();
-    assert!(status.success(), "n{i} failed: {}", stderr.join().unwrap());
-    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("n{i}: {e}: {stdout}"))
 }
 
 /// `herald cluster init`, then every node moved to its namespace's address.

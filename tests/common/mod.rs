@@ -32,3 +32,20 @@ pub(crate) fn temp(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir.join(name)
 }
+
+/// Waits for one node to exit successfully and returns its report. Both pipes are drained while
+/// it runs (a report can outgrow a pipe's buffer); the node's own `time_max` bounds the wait.
+pub(crate) fn node_report(i: usize, child: &mut std::process::Child) -> Value {
+    use std::io::Read as _;
+    let mut err = child.stderr.take().unwrap();
+    let stderr = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err.read_to_string(&mut s);
+        s
+    });
+    let mut stdout = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "n{i} failed: {}", stderr.join().unwrap());
+    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("n{i}: {e}: {stdout}"))
+}
