@@ -603,6 +603,8 @@ fn dfs_parallel<M: Model>(model: &M, props: &[Property<M>], options: &Options, p
     pool::run(threads, |_| {
         let mut stack: Vec<(M::State, u32)> = Vec::new();
         let mut actions = Vec::new();
+        let mut successors: Vec<(u64, M::State)> = Vec::new();
+        let mut toucher = table.toucher();
         let (mut local_states, mut local_depth) = (0u64, 0u32);
         let flush = |n: &mut u64, d: u32| {
             states.fetch_add(*n, Ordering::Relaxed);
@@ -639,11 +641,19 @@ fn dfs_parallel<M: Model>(model: &M, props: &[Property<M>], options: &Options, p
                 }
                 actions.clear();
                 model.actions(&s, &mut actions);
+                // All successors first, then their home slots touched in one tight loop (so the
+                // cache misses overlap: see `Toucher`), then the inserts, in the same order.
+                successors.clear();
                 for a in &actions {
                     let Some(next) = model.next_state(&s, a) else { continue };
                     local_states += 1;
-                    let (fp, next) = canon(model, options.symmetry, next);
-                    if table.insert(fp) {
+                    successors.push(canon(model, options.symmetry, next));
+                }
+                for (fp, _) in &successors {
+                    toucher.touch(*fp);
+                }
+                for (fp, next) in successors.drain(..) {
+                    if toucher.insert(fp) {
                         local_depth = local_depth.max(d + 1);
                         let mask = judge(model, props, &next);
                         if mask != 0 && {

@@ -10,8 +10,8 @@
 //!
 //! The table is only ever probed, never iterated, so its layout cannot leak into results.
 
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// log2 of the number of shards.
 pub const SHARD_BITS: u32 = 10;
@@ -157,34 +157,87 @@ impl<const W: usize> FpTable<W> {
 
 /// The visited set of DFS and random walks: 6 bytes per slot.
 ///
-/// The top [`SHARD_BITS`] bits of a fingerprint choose the shard and the low 48 bits are stored
-/// (as three `u16`s), so two fingerprints are confused only if they agree on 58 of their 64 bits:
-/// for n states the chance of any confusion is about n² / 2⁵⁹ (under 10⁻⁴ for 10⁷ states, about
-/// 0.6% for 6·10⁷), against n² / 2⁶⁵ for a full 64-bit table. The stored value's own top bits give
-/// its home slot, so shards can grow without the original fingerprint.
+/// The top [`SHARD_BITS`] bits of a fingerprint choose the shard and bits 1 to 47 are stored (as
+/// three `u16`s, bit 0 set so that a stored value's low word is never 0), so two fingerprints are
+/// confused only if they agree on 57 of their 64 bits: for n states the chance of any confusion is
+/// about n² / 2⁵⁸ (under 2·10⁻⁴ for 10⁷ states, about 1.3% for 6·10⁷), against n² / 2⁶⁵ for a full
+/// 64-bit table. The stored value's own top bits give its home slot, so shards can grow without
+/// the original fingerprint.
+///
+/// Slots are atomics written only under their shard's lock, the low word last with release
+/// ordering, so a [`Toucher`] may read them without the lock: a nonzero low word read with acquire
+/// ordering means the whole value is there. That is how a search overlaps the cache misses of one
+/// state's successors and skips the lock for the ones already visited (see [`Toucher`]).
 #[derive(Debug)]
 pub struct FpSet {
-    shards: Box<[Mutex<Compact>]>,
+    shards: Box<[CompactShard]>,
     len: AtomicU64,
     bytes: AtomicU64,
 }
 
+type Slot = [AtomicU16; 3];
+
+#[derive(Debug)]
+struct CompactShard {
+    lock: Mutex<Compact>,
+    /// Bumped (under the lock) each time the shard's slots are replaced by a larger array.
+    generation: AtomicU64,
+}
+
 #[derive(Debug)]
 struct Compact {
-    slots: Vec<[u16; 3]>,
+    slots: Arc<[Slot]>,
     len: usize,
 }
 
 const LOW48: u64 = (1 << 48) - 1;
 
+/// Writes `v` into an empty slot: the low word (never 0 in a stored value) last, with release
+/// ordering, so a lock-free reader that sees it nonzero sees the rest.
 #[inline]
-fn pack(v: u64) -> [u16; 3] {
-    [v as u16, (v >> 16) as u16, (v >> 32) as u16]
+fn store(slot: &Slot, v: u64) {
+    slot[2].store((v >> 32) as u16, Ordering::Relaxed);
+    slot[1].store((v >> 16) as u16, Ordering::Relaxed);
+    slot[0].store(v as u16, Ordering::Release);
+}
+
+/// Reads a slot without its shard's lock: 0 (empty) or a whole stored value.
+#[inline]
+fn load_unlocked(slot: &Slot) -> u64 {
+    let low = slot[0].load(Ordering::Acquire);
+    if low == 0 {
+        return 0;
+    }
+    u64::from(low) | u64::from(slot[1].load(Ordering::Relaxed)) << 16 | u64::from(slot[2].load(Ordering::Relaxed)) << 32
 }
 
 #[inline]
-fn unpack(s: [u16; 3]) -> u64 {
-    u64::from(s[0]) | u64::from(s[1]) << 16 | u64::from(s[2]) << 32
+fn load(slot: &Slot) -> u64 {
+    u64::from(slot[0].load(Ordering::Relaxed))
+        | u64::from(slot[1].load(Ordering::Relaxed)) << 16
+        | u64::from(slot[2].load(Ordering::Relaxed)) << 32
+}
+
+/// The home slot of the stored value `v` (48 bits) in a shard of `cap` slots.
+#[inline]
+fn compact_home(v: u64, cap: usize) -> usize {
+    ((u128::from(v << 16) * cap as u128) >> 64) as usize
+}
+
+/// The stored value of `fp`: its low 48 bits with bit 0 set (an empty slot is 0, and a stored
+/// value's low word is never 0).
+#[inline]
+fn compact_value(fp: u64) -> u64 {
+    (fp & LOW48) | 1
+}
+
+#[inline]
+fn shard_of(fp: u64) -> usize {
+    (fp >> (64 - SHARD_BITS)) as usize
+}
+
+fn zeroed(cap: usize) -> Arc<[Slot]> {
+    (0..cap).map(|_| Slot::default()).collect()
 }
 
 impl Compact {
@@ -192,9 +245,9 @@ impl Compact {
     #[inline]
     fn probe(&self, v: u64) -> (usize, bool) {
         let cap = self.slots.len();
-        let mut i = ((u128::from(v << 16) * cap as u128) >> 64) as usize;
+        let mut i = compact_home(v, cap);
         loop {
-            let k = unpack(self.slots[i]);
+            let k = load(&self.slots[i]);
             if k == v {
                 return (i, true);
             }
@@ -210,12 +263,12 @@ impl Compact {
 
     fn grow(&mut self) {
         let cap = (self.slots.len() * 5 / 4).max(MIN_CAPACITY);
-        let old = std::mem::replace(&mut self.slots, vec![[0; 3]; cap]);
-        for e in old {
-            let v = unpack(e);
+        let old = std::mem::replace(&mut self.slots, zeroed(cap));
+        for e in old.iter() {
+            let v = load(e);
             if v != 0 {
                 let (i, _) = self.probe(v);
-                self.slots[i] = e;
+                store(&self.slots[i], v);
             }
         }
     }
@@ -230,36 +283,42 @@ impl Default for FpSet {
 impl FpSet {
     /// An empty set.
     pub fn new() -> Self {
-        let shards = (0..SHARDS).map(|_| Mutex::new(Compact { slots: Vec::new(), len: 0 })).collect();
+        let shards = (0..SHARDS)
+            .map(|_| CompactShard {
+                lock: Mutex::new(Compact { slots: zeroed(0), len: 0 }),
+                generation: AtomicU64::new(0),
+            })
+            .collect();
         Self { shards, len: AtomicU64::new(0), bytes: AtomicU64::new(0) }
     }
 
     /// Inserts `fp`; returns whether it was new.
     #[inline]
     pub fn insert(&self, fp: u64) -> bool {
-        // 0 marks an empty slot: the stored value 0 is folded onto 1 (one more 2⁻⁴⁸ coincidence).
-        let v = (fp & LOW48).max(1);
-        let mut shard = self.shards[(fp >> (64 - SHARD_BITS)) as usize].lock().expect("table lock");
-        if (shard.len + 1) * 10 > shard.slots.len() * 9 {
-            let before = shard.slots.len();
-            shard.grow();
-            self.bytes.fetch_add(((shard.slots.len() - before) * 6) as u64, Ordering::Relaxed);
+        let v = compact_value(fp);
+        let shard = &self.shards[shard_of(fp)];
+        let mut c = shard.lock.lock().expect("table lock");
+        if (c.len + 1) * 10 > c.slots.len() * 9 {
+            let before = c.slots.len();
+            c.grow();
+            shard.generation.fetch_add(1, Ordering::Relaxed);
+            self.bytes.fetch_add(((c.slots.len() - before) * 6) as u64, Ordering::Relaxed);
         }
-        let (i, found) = shard.probe(v);
+        let (i, found) = c.probe(v);
         if found {
             return false;
         }
-        shard.slots[i] = pack(v);
-        shard.len += 1;
-        drop(shard);
+        store(&c.slots[i], v);
+        c.len += 1;
+        drop(c);
         self.len.fetch_add(1, Ordering::Relaxed);
         true
     }
 
     /// Whether `fp` is present.
     pub fn contains(&self, fp: u64) -> bool {
-        let shard = self.shards[(fp >> (64 - SHARD_BITS)) as usize].lock().expect("table lock");
-        !shard.slots.is_empty() && shard.probe((fp & LOW48).max(1)).1
+        let c = self.shards[shard_of(fp)].lock.lock().expect("table lock");
+        !c.slots.is_empty() && c.probe(compact_value(fp)).1
     }
 
     /// How many fingerprints the set holds.
@@ -275,6 +334,91 @@ impl FpSet {
     /// Bytes allocated for slots.
     pub fn bytes(&self) -> u64 {
         self.bytes.load(Ordering::Relaxed)
+    }
+
+    /// A handle for one search thread that reads home slots ahead of inserting.
+    pub fn toucher(&self) -> Toucher<'_> {
+        Toucher { set: self, cache: vec![None; SHARDS], sink: 0 }
+    }
+}
+
+/// One thread's lock-free view of an [`FpSet`]'s slot arrays.
+///
+/// An insert takes its shard's lock, and taking a lock is a full barrier: the memory access it
+/// guards cannot start until every earlier one has finished. A search whose visited set is far
+/// larger than the caches would therefore pay one whole memory latency per successor, one after
+/// the other. Instead a search [`touch`](Self::touch)es every successor's home slot first — plain
+/// loads, no lock, so the processor overlaps the misses — and then asks
+/// [`insert`](Self::insert), which answers "already there" without the lock when it finds the
+/// fingerprint (most successors of a large search were seen before) and takes the lock only to
+/// add a new one.
+///
+/// The handle keeps a clone of each shard's slot array, refreshed (under the lock) when the
+/// shard's generation says it has grown. A stale array is harmless: fingerprints are never
+/// removed and growth copies them all, so whatever a stale array holds the set holds; a
+/// fingerprint not found there is looked up again under the lock.
+#[derive(Debug)]
+pub struct Toucher<'a> {
+    set: &'a FpSet,
+    cache: Vec<Option<(u64, Arc<[Slot]>)>>,
+    sink: u64,
+}
+
+impl Toucher<'_> {
+    /// This thread's copy of shard `k`'s slot array, refreshed if the shard has grown since.
+    #[inline]
+    fn slots(&mut self, k: usize) -> &Arc<[Slot]> {
+        let shard = &self.set.shards[k];
+        let generation = shard.generation.load(Ordering::Relaxed);
+        let fresh = matches!(&self.cache[k], Some((g, _)) if *g == generation);
+        if !fresh {
+            let c = shard.lock.lock().expect("table lock");
+            self.cache[k] = Some((shard.generation.load(Ordering::Relaxed), Arc::clone(&c.slots)));
+        }
+        self.cache[k].as_ref().map(|(_, slots)| slots).expect("refreshed above")
+    }
+
+    /// Reads the home slot of `fp` so that a later [`insert`](Self::insert) of it hits the cache.
+    #[inline]
+    pub fn touch(&mut self, fp: u64) {
+        let slots = self.slots(shard_of(fp));
+        if !slots.is_empty() {
+            let v = compact_value(fp);
+            let word = slots[compact_home(v, slots.len())][0].load(Ordering::Relaxed);
+            self.sink = self.sink.wrapping_add(u64::from(word));
+        }
+    }
+
+    /// [`FpSet::insert`], without the lock when `fp` is already there.
+    #[inline]
+    pub fn insert(&mut self, fp: u64) -> bool {
+        let v = compact_value(fp);
+        let slots = self.slots(shard_of(fp));
+        let cap = slots.len();
+        if cap > 0 {
+            let mut i = compact_home(v, cap);
+            loop {
+                let k = load_unlocked(&slots[i]);
+                if k == v {
+                    return false;
+                }
+                if k == 0 {
+                    break;
+                }
+                i += 1;
+                if i == cap {
+                    i = 0;
+                }
+            }
+        }
+        self.set.insert(fp)
+    }
+}
+
+impl Drop for Toucher<'_> {
+    fn drop(&mut self) {
+        // The touches' loads must not be optimised away: their values flow here.
+        std::hint::black_box(self.sink);
     }
 }
 
@@ -313,6 +457,33 @@ mod tests {
         });
         assert_eq!(won.load(Ordering::Relaxed), 20_000);
         assert_eq!(t.len(), 20_000);
+    }
+
+    #[test]
+    fn touchers_agree_with_the_locked_set_across_growth_and_threads() {
+        // Two threads insert overlapping ranges through their own touchers while the shards grow
+        // under them (stale cached arrays): every fingerprint is reported new exactly once, and
+        // a toucher finds what the other thread inserted.
+        let t = FpSet::new();
+        let won = AtomicU64::new(0);
+        crate::pool::run(2, |w| {
+            let mut h = t.toucher();
+            let offset = w as u64 * 10_000;
+            for x in offset..offset + 30_000 {
+                h.touch(mix64(x));
+                if h.insert(mix64(x)) {
+                    won.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        });
+        assert_eq!(won.load(Ordering::Relaxed), 40_000, "0..40,000 each counted once");
+        assert_eq!(t.len(), 40_000);
+        let mut h = t.toucher();
+        for x in 0..40_000u64 {
+            assert!(!h.insert(mix64(x)), "{x} is there");
+        }
+        assert!(h.insert(mix64(40_000)) && t.contains(mix64(40_000)));
+        assert!(!t.contains(mix64(40_001)));
     }
 
     #[test]
