@@ -20,6 +20,7 @@
 //!   [`LOSSY`]).
 //! - Exactly-once RPC under 10% loss, duplication, reordering, a partition and `kill -9` of the
 //!   server: every call acknowledged once, and the restarted server holds every acknowledged write.
+//! - A test that fails leaves no namespace and no emulator behind.
 
 mod common;
 use common::{herald, node_report as report, temp};
@@ -481,4 +482,24 @@ fn herald_netem_refuses_what_it_cannot_do() {
     let out = herald(&["netem", "herald-none-0", "herald-none-1"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("no interface named \"herald-none-0\""), "{}", stderr(&out));
+}
+
+#[test]
+fn a_failing_test_leaves_no_namespace_and_no_emulator_behind() {
+    let mut names = Vec::new();
+    let mut emulator = 0;
+    let failed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let net = Net::new("fail", 7, 2, Faults { delay_ms: 1.0, ..Faults::default() });
+        names = net.nodes.iter().chain([&net.hub]).cloned().collect();
+        emulator = net.emulator.as_ref().unwrap().0.id();
+        panic!("a test failing with its network up");
+    }));
+    assert!(failed.is_err());
+    assert!(names.len() == 3 && emulator != 0, "the network was up when the test failed");
+    let listed = String::from_utf8_lossy(&ip(&["netns", "list"]).stdout).into_owned();
+    for name in &names {
+        assert!(!listed.contains(name.as_str()), "{name} was deleted: {listed}");
+    }
+    let cmdline = std::fs::read(format!("/proc/{emulator}/cmdline")).unwrap_or_default();
+    assert!(!String::from_utf8_lossy(&cmdline).contains("netem"), "the emulator (pid {emulator}) was killed");
 }
