@@ -375,11 +375,11 @@ const MESSY: Faults = Faults { delay_ms: 10.0, jitter_ms: 8.0, loss: 0.0, duplic
 /// rounds' clocks suffer more: every node starts round 1 when its own connections are up, and
 /// under loss connection setup takes seconds longer on some pairs than on others (a lost SYN or
 /// ARP request waits 1 s; after a retransmitted SYN the first RTO is 3 s, RFC 6298 §5.7; a stalled
-/// TLS handshake is redialed after 3 s). Measured here at 5% loss over 24 runs of each test: the
-/// nodes started up to 3.4 s apart (typically 1 to 2 s), and with a 600 ms bound (rounds of
-/// 1.81 s) SM's loyal lieutenants disagreed in 2 of 7 runs — a message later than its round
-/// counts as never sent. A bound of 2 s (rounds of 6.01 s) tolerates a start skew of about 5.5 s
-/// plus retransmissions.
+/// TLS handshake is redialed after 3 s). Measured here at 5% loss over about 30 runs of each test:
+/// the nodes started up to 3.4 s apart (typically 1 to 2 s), and with a 600 ms bound (rounds of
+/// 1.81 s) SM's loyal lieutenants disagreed in 3 of about 15 runs — a message later than its
+/// round counts as never sent. A bound of 2 s (rounds of 6.01 s) tolerates a start skew of about
+/// 5.5 s plus retransmissions.
 const LOSSY: Faults = Faults { delay_ms: 5.0, jitter_ms: 2.0, loss: 5.0, duplicate: 0.0, reorder: 0.0 };
 const LOSSY_BOUND_MS: u64 = 2000;
 
