@@ -2,7 +2,7 @@
 
 use crate::parse;
 use crate::report::{self, EXIT_USAGE};
-use crate::{bench, check, cluster, generals, scenario, tour, viz};
+use crate::{bench, check, cluster, generals, netem, scenario, tour, viz};
 use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
 use herald_core::NodeId;
 use herald_sim::{
@@ -61,6 +61,9 @@ enum Command {
     Run(cluster::RunArgs),
     /// Call the rpc workload's likes service from outside the cluster (exactly-once retries).
     Call(cluster::CallArgs),
+    /// Forward Ethernet frames between network interfaces with netem's delay, jitter, loss,
+    /// duplication and reordering, in userspace (Linux, as root; for kernels without sch_netem).
+    Netem(netem::NetemArgs),
     /// Benchmarks (measured in wall time; not tests).
     Bench {
         #[command(subcommand)]
@@ -517,6 +520,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Cluster { what } => cluster::run_cluster(&what),
         Command::Run(args) => cluster::run_node(&args),
         Command::Call(args) => cluster::call(&args),
+        Command::Netem(args) => netem::run(&args),
     }
 }
 

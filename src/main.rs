@@ -18,6 +18,7 @@ mod check;
 mod cli;
 mod cluster;
 mod generals;
+mod netem;
 mod parse;
 mod report;
 mod scenario;

@@ -12,6 +12,9 @@
 //! - The runtime (`herald-net`) may use tokio, sockets, clocks and files, but holds no protocol
 //!   logic: it depends on core only (protocols are a dev-dependency for its tests), never names
 //!   `herald_protocols`, and never blocks its runtime with `std::thread::sleep`.
+//! - The network emulator (`herald-netem`, behind `herald netem`) is a leaf: it depends on no
+//!   Herald crate and no Herald crate but the CLI depends on it, so its packet sockets and threads
+//!   stay out of the deterministic crates.
 //! - Hygiene: no `dbg!`/`todo!`/`unimplemented!` anywhere; every crate opens with a `//!` contract.
 
 use std::fs;
@@ -90,7 +93,7 @@ fn herald_dependencies(krate: &str) -> Vec<String> {
 fn dependencies_point_the_right_way() {
     let allowed = |krate: &str| -> &[&str] {
         match krate {
-            "core" => &[],
+            "core" | "netem" => &[],
             "protocols" | "viz" | "net" => &["core"],
             "sim" | "check" => &["core", "protocols"],
             _ => &["core", "protocols", "sim", "check", "net", "viz"],
@@ -105,6 +108,13 @@ fn dependencies_point_the_right_way() {
         }
     }
     assert!(problems.is_empty(), "dependency direction broken (see ARCHITECTURE.md):\n{}", problems.join("\n"));
+}
+
+#[test]
+fn only_the_cli_uses_the_network_emulator() {
+    let users: Vec<String> =
+        crates().into_iter().filter(|k| herald_dependencies(k).iter().any(|d| d == "netem")).collect();
+    assert!(users.is_empty(), "herald-netem is for the CLI only (see ARCHITECTURE.md), used by: {users:?}");
 }
 
 #[test]

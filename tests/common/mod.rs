@@ -33,14 +33,17 @@ pub(crate) fn temp(name: &str) -> PathBuf {
     dir.join(name)
 }
 
-/// Waits for one node to exit successfully and returns its report. Both pipes are drained while
-/// it runs (a report can outgrow a pipe's buffer); the node's own `time_max` bounds the wait.
+/// Waits for one node to exit successfully and returns its report. Both pipes (stderr if piped)
+/// are drained while it runs (a report can outgrow a pipe's buffer); the node's own `time_max`
+/// bounds the wait.
 pub(crate) fn node_report(i: usize, child: &mut std::process::Child) -> Value {
     use std::io::Read as _;
-    let mut err = child.stderr.take().unwrap();
+    let err = child.stderr.take();
     let stderr = std::thread::spawn(move || {
         let mut s = String::new();
-        let _ = err.read_to_string(&mut s);
+        if let Some(mut err) = err {
+            let _ = err.read_to_string(&mut s);
+        }
         s
     });
     let mut stdout = String::new();
