@@ -18,7 +18,7 @@ use crate::frame::{self, MAX_FRAME_DEFAULT};
 use crate::record::Recorder;
 use crate::storage::DataDir;
 use crate::tls::Tls;
-use crate::transport::{self, Inbound, Link, Stats};
+use crate::transport::{self, CallerLimits, Inbound, Link, Stats};
 use bytes::Bytes;
 use herald_core::trace::{DropReason, EventKind};
 use herald_core::{Context, Effect, Node, NodeId, Rng, Strategy, Time, codec};
@@ -33,6 +33,7 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
 /// What runs in this process: the protocol's node, or a Byzantine strategy in its place.
@@ -65,6 +66,14 @@ pub enum Start {
         timeout: Duration,
     },
 }
+
+/// The default [`Options::max_callers`]: enough for `herald bench rpc`'s concurrency and many
+/// `herald call`s at once, and well inside the usual limit of 1024 open files (each caller also
+/// costs a task, a reply queue and up to one frame of buffer).
+pub const MAX_CALLERS_DEFAULT: usize = 256;
+
+/// The default [`Options::caller_idle`].
+pub const CALLER_IDLE_DEFAULT: Duration = Duration::from_secs(60);
 
 /// How to run one node.
 #[derive(Clone, Debug)]
@@ -99,6 +108,16 @@ pub struct Options {
     /// Where outside callers connect (plain TCP; they get ids ≥ n and are seen by the node as
     /// senders like any other), or `None` for no client port.
     pub client_addr: Option<SocketAddr>,
+    /// The most outside-caller connections held at once on the client port (greeting or greeted);
+    /// one more is closed as soon as it is accepted, with a logged reason, and counted in
+    /// [`Counters::callers_refused`]. A slot frees when a caller disconnects. Default
+    /// [`MAX_CALLERS_DEFAULT`].
+    pub max_callers: usize,
+    /// A greeted caller with no frame either way for this long is disconnected (counted in
+    /// [`Counters::callers_idle`]), so silent connections cannot hold the client port's slots
+    /// forever; a caller that has not greeted within 3 s is refused. Default
+    /// [`CALLER_IDLE_DEFAULT`].
+    pub caller_idle: Duration,
     /// Stop (and report) on SIGINT or SIGTERM, as a process does; off for nodes sharing a process.
     pub stop_on_signals: bool,
 }
@@ -122,6 +141,8 @@ impl Options {
             trace: None,
             stop_on_signals: false,
             client_addr: None,
+            max_callers: MAX_CALLERS_DEFAULT,
+            caller_idle: CALLER_IDLE_DEFAULT,
         }
     }
 }
@@ -163,6 +184,10 @@ pub struct Counters {
     pub handshakes_rejected: u64,
     /// Connections established.
     pub connections: u64,
+    /// Outside callers refused at accept because the client port held `max_callers` connections.
+    pub callers_refused: u64,
+    /// Outside callers disconnected for staying silent longer than `caller_idle`.
+    pub callers_idle: u64,
 }
 
 /// Why a node could not run.
@@ -233,6 +258,9 @@ async fn run_node<N: Node>(
     if options.id.index() >= n {
         return Err(NetError::Options(format!("node {} is not one of {n}", options.id)));
     }
+    if options.client_addr.is_some() && options.max_callers == 0 {
+        return Err(NetError::Options("max_callers is 0: the client port would refuse every caller".into()));
+    }
     let storage = |source| NetError::Storage { dir: options.data_dir.clone(), source };
     let data = DataDir::open(&options.data_dir).map_err(storage)?;
     let incarnation = data.next_incarnation().map_err(storage)?;
@@ -252,6 +280,10 @@ async fn run_node<N: Node>(
         stats: stats.clone(),
     };
     let mut tasks = JoinSet::new();
+    // The listeners own their connections' tasks and end them when `closing` fires, so when this
+    // returns no socket of the run is left open (the `LocalSet` in `run` drops anything else).
+    let closing = CancellationToken::new();
+    let mut listeners = JoinSet::new();
     let (inbound_tx, mut inbound) = mpsc::channel(4096);
     let mut outboxes: Vec<Option<mpsc::Sender<Bytes>>> = Vec::with_capacity(n);
     let mut accept_conns = Vec::with_capacity(n);
@@ -274,9 +306,16 @@ async fn run_node<N: Node>(
     }
     if let Some(addr) = options.client_addr {
         let clients = TcpListener::bind(addr).await.map_err(|source| NetError::Bind { addr, source })?;
-        tasks.spawn_local(transport::listen_clients(link.clone(), clients, inbound_tx.clone()));
+        let limits = CallerLimits { max: options.max_callers, idle: options.caller_idle };
+        listeners.spawn_local(transport::listen_clients(
+            link.clone(),
+            clients,
+            inbound_tx.clone(),
+            limits,
+            closing.clone(),
+        ));
     }
-    tasks.spawn_local(transport::listen(link, listener, accept_conns));
+    listeners.spawn_local(transport::listen(link, listener, accept_conns, closing.clone()));
     drop(inbound_tx);
 
     let recorder = match &options.trace {
@@ -411,11 +450,15 @@ async fn run_node<N: Node>(
             },
         }
     }
+    closing.cancel();
+    while listeners.join_next().await.is_some() {}
     tasks.shutdown().await;
     let mut counters = driver.counters;
     counters.frames_rejected = stats.frames_rejected.load(Ordering::Relaxed);
     counters.handshakes_rejected = stats.handshakes_rejected.load(Ordering::Relaxed);
     counters.connections = stats.connections.load(Ordering::Relaxed);
+    counters.callers_refused = stats.callers_refused.load(Ordering::Relaxed);
+    counters.callers_idle = stats.callers_idle.load(Ordering::Relaxed);
     if let Some(r) = driver.recorder {
         r.finish().map_err(NetError::Trace)?;
     }

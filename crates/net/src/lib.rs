@@ -46,5 +46,5 @@ pub mod storage;
 pub mod tls;
 mod transport;
 
-pub use driver::{Counters, NetError, Options, Report, Role, Start, run};
+pub use driver::{CALLER_IDLE_DEFAULT, Counters, MAX_CALLERS_DEFAULT, NetError, Options, Report, Role, Start, run};
 pub use record::merge;
