@@ -199,6 +199,76 @@ fn bad_cluster_configuration_exits_2_naming_the_field() {
     assert!(stderr(&out).contains("`--traitors`"), "{}", stderr(&out));
 }
 
+/// Numbers in `cluster.toml` that would overflow a round length or a deadline, or ask for an
+/// absurd allocation, are refused naming the field (exit 2) instead of panicking or aborting.
+#[test]
+fn out_of_range_numbers_in_cluster_toml_exit_2_naming_the_field() {
+    let config = init("huge-numbers", &["--protocol", "rpc", "--nodes", "2"]);
+    let original = std::fs::read_to_string(&config).unwrap();
+    let huge = "9223372036854775807";
+    for (from, to, field) in [
+        ("delay_bound_ms = 50", format!("delay_bound_ms = {huge}"), "`protocol.delay_bound_ms`"),
+        ("step_bound_ms = 10", format!("step_bound_ms = {huge}"), "`protocol.step_bound_ms`"),
+        ("calls = 20", format!("calls = {huge}"), "`protocol.calls`"),
+        ("stages = 2", "stages = 4294967295".to_string(), "`protocol.stages`"),
+        ("key = \"n0.key.pem\"", "key = \"n0.key.pem\"\nmax_callers = 0".to_string(), "`node.max_callers`"),
+    ] {
+        assert!(original.contains(from), "cluster.toml has `{from}`: {original}");
+        std::fs::write(&config, original.replacen(from, &to, 1)).unwrap();
+        for node in ["0", "1"] {
+            let out = herald(&["run", "--config", config.to_str().unwrap(), "--node", node]);
+            assert_eq!(out.status.code(), Some(2), "{to} (n{node}): {}", stderr(&out));
+            assert!(stderr(&out).contains(field), "{to}: {}", stderr(&out));
+        }
+    }
+}
+
+/// `--max-callers` reaches each node's client port through `cluster.toml`: with a limit of one,
+/// a second caller is refused while the first holds its connection, and gets in once it leaves.
+#[test]
+fn the_client_port_limit_from_cluster_toml_refuses_and_frees() {
+    let config = init("max-callers", &["--protocol", "rpc", "--calls", "0", "--nodes", "2", "--max-callers", "1"]);
+    assert!(std::fs::read_to_string(&config).unwrap().contains("max_callers = 1"));
+    let cluster = herald_net::cluster::ClusterConfig::load(&config).unwrap();
+    let client = cluster.nodes[0].client_addr.unwrap();
+    let mut server = Nodes(vec![start_node(&config, 0)]);
+    let call = |attempts: &str| {
+        herald(&[
+            "call",
+            "get",
+            "--config",
+            config.to_str().unwrap(),
+            "--json",
+            "--attempts",
+            attempts,
+            "--deadline-ms",
+            "500",
+        ])
+    };
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let holder = rt.block_on(async {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match herald_net::client::Caller::connect(client, cluster.cluster, 0, 1000).await {
+                Ok(c) => break c,
+                Err(e) if Instant::now() > deadline => panic!("the server never took a caller: {e}"),
+                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            }
+        }
+    });
+    let refused = call("2");
+    assert_eq!(refused.status.code(), Some(3), "a second caller is refused: {}", stderr(&refused));
+    assert!(stderr(&refused).contains("refused the caller"), "{}", stderr(&refused));
+    drop(holder);
+    let served = call("10");
+    assert!(served.status.success(), "the freed slot takes the next caller: {}", stderr(&served));
+    assert_eq!(json(&served)["count"], 12_300);
+    let pid = server.0[0].id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let report = report(0, &mut server.0[0]);
+    assert!(report["counters"]["callers_refused"].as_u64().unwrap() >= 2, "{}", report["counters"]);
+}
+
 #[test]
 fn exactly_once_rpc_survives_kill_9_of_the_server_and_loses_no_acknowledged_write() {
     let config = init("rpc-kill", &["--protocol", "rpc", "--calls", "150", "--nodes", "3"]);

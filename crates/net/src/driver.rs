@@ -346,10 +346,10 @@ async fn run_node<N: Node>(
     };
 
     // Wait for the start condition, holding early messages.
-    let end = born + options.time_max;
+    let end = later(born, options.time_max);
     let mut early = Vec::new();
     if let Start::WhenConnected { timeout } = options.start {
-        let deadline = (born + timeout).min(end);
+        let deadline = later(born, timeout).min(end);
         let mut up = vec![false; n];
         up[me as usize] = true;
         while !up.iter().all(|u| *u) {
@@ -399,7 +399,7 @@ async fn run_node<N: Node>(
         stop_signal().await;
     };
     tokio::pin!(signalled);
-    let mut stop_at = options.run_for.map_or(end, |d| end.min(Instant::now() + d));
+    let mut stop_at = options.run_for.map_or(end, |d| end.min(later(Instant::now(), d)));
     let stop = tokio::time::sleep_until(stop_at);
     tokio::pin!(stop);
     // One timer future, re-armed only when the earliest deadline changes.
@@ -413,7 +413,7 @@ async fn run_node<N: Node>(
             outputs_seen = driver.outputs.len();
             if done(&driver.outputs) {
                 finished = true;
-                stop_at = stop_at.min(Instant::now() + options.linger);
+                stop_at = stop_at.min(later(Instant::now(), options.linger));
                 stop.as_mut().reset(stop_at);
             }
         }
@@ -471,6 +471,12 @@ async fn run_node<N: Node>(
         counters,
         elapsed_ms: born.elapsed().as_millis() as u64,
     })
+}
+
+/// `at + d`, or about thirty years after `at` if that is not representable (`Instant + Duration`
+/// panics on overflow, and durations here come from options and from nodes).
+fn later(at: Instant, d: Duration) -> Instant {
+    at.checked_add(d).unwrap_or_else(|| at + Duration::from_secs(30 * 365 * 86_400))
 }
 
 /// SIGINT or SIGTERM (SIGINT only off Unix). If no handler can be installed, never.
@@ -566,7 +572,7 @@ impl<N: Node> Driver<N> {
                 Effect::SetTimer { timer, after } => {
                     let at = self.now().saturating_add(herald_core::time::nanos(after));
                     self.event(|| EventKind::TimerSet { timer: codec::to_json(&timer), at });
-                    self.timers.insert(timer, Instant::now() + after);
+                    self.timers.insert(timer, later(Instant::now(), after));
                 }
                 Effect::CancelTimer { timer } => {
                     if self.timers.remove(&timer).is_some() {
