@@ -587,6 +587,11 @@ impl<N: Node> Driver<N> {
             }
         }
         self.effects = effects;
+        // The handler is done: its events (and the deliver or firing that started it) reach the
+        // trace file now, before any message it sent can leave this thread.
+        if let Some(r) = &mut self.recorder {
+            r.commit();
+        }
         Ok(())
     }
 
@@ -654,6 +659,7 @@ impl<N: Node> Driver<N> {
                 if let Some(r) = &mut self.recorder {
                     let t = u64::try_from(self.born.elapsed().as_nanos()).unwrap_or(u64::MAX);
                     r.event(t, from, EventKind::Drop { to: self.id.0, msg: id, reason: DropReason::Corrupt }, None);
+                    r.commit();
                 }
                 Ok(())
             }
