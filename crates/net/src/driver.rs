@@ -531,7 +531,8 @@ impl<N: Node> Driver<N> {
     /// Every node event ticks the clock whether or not it is traced; `kind` is built only for a
     /// trace.
     fn event(&mut self, kind: impl FnOnce() -> EventKind) {
-        self.lamport += 1;
+        // Saturating: a frame's clock comes from outside (any caller can claim u64::MAX).
+        self.lamport = self.lamport.saturating_add(1);
         if let Some(r) = &mut self.recorder {
             let t = u64::try_from(self.born.elapsed().as_nanos()).unwrap_or(u64::MAX);
             r.event(t, self.id.0, kind(), Some(self.lamport));

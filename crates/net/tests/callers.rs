@@ -275,3 +275,34 @@ async fn connect_tcp(addr: SocketAddr) -> TcpStream {
         }
     }
 }
+
+/// A caller's frame may carry any Lamport clock, u64::MAX included: the node (whose clock jumps to
+/// it) keeps answering that caller and the others, and its peer.
+#[test]
+fn a_caller_claiming_the_largest_lamport_clock_is_served() {
+    use futures_util::{SinkExt, StreamExt};
+    use herald_net::frame::{Body, FrameCodec, MAX_FRAME_DEFAULT, encode, encode_msg};
+    let after = std::rc::Rc::new(std::cell::Cell::new(false));
+    let (runs, client) = ping_pong_cluster("lamport", &after);
+    let scenario = async {
+        let mut other = connect(client, 3).await;
+        let tcp = connect_tcp(client).await;
+        let mut raw = tokio_util::codec::Framed::new(tcp, FrameCodec::new(MAX_FRAME_DEFAULT));
+        let hello = encode(&Body::Hello { cluster: CLUSTER, from: 2, to: 0, incarnation: 1 });
+        raw.send(bytes::Bytes::from(hello)).await.unwrap();
+        assert!(matches!(raw.next().await, Some(Ok(Body::Hello { from: 0, .. }))));
+        for seq in 0..3 {
+            let body = herald_core::codec::encode(&Msg::Ping { incarnation: 9, seq });
+            raw.send(bytes::Bytes::from(encode_msg(u64::MAX, 1 << 40 | seq, &body))).await.unwrap();
+            let reply = tokio::time::timeout(Duration::from_secs(5), raw.next()).await.expect("an answer");
+            let Some(Ok(Body::Msg { lamport, payload, .. })) = reply else { panic!("{reply:?}") };
+            assert_eq!(lamport, u64::MAX, "the clock saturates");
+            assert_eq!(herald_core::codec::decode::<Msg>(&payload).unwrap(), Msg::Pong { incarnation: 9, seq });
+            ping(&mut other, seq).await.unwrap();
+        }
+        after.set(true);
+    };
+    let rt = runtime();
+    let (reports, ()) = rt.block_on(async { tokio::join!(futures_util::future::join_all(runs), scenario) });
+    assert!(reports.iter().all(|r| r.done), "{reports:?}");
+}
