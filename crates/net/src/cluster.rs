@@ -83,6 +83,10 @@ impl ProtocolSpec {
     }
 }
 
+/// The largest `max_callers` [`ClusterConfig::validate`] accepts (each caller costs a file
+/// descriptor; far beyond any process's open-file limit).
+pub const MAX_CALLERS_MAX: usize = 1_000_000;
+
 /// The largest `delay_bound_ms` and `step_bound_ms` [`ClusterConfig::validate`] accepts: an hour.
 /// Rounds, lifetimes and deadlines are computed from them and must stay far from overflow.
 pub const BOUND_MS_MAX: u64 = 3_600_000;
@@ -154,8 +158,10 @@ impl ClusterConfig {
                     "invalid `node.addr`: node {i} shares an address with another listener"
                 )));
             }
-            if node.max_callers == Some(0) {
-                return Err(ConfigError(format!("invalid `node.max_callers`: node {i}: must be positive")));
+            if let Some(max) = node.max_callers.filter(|m| !(1..=MAX_CALLERS_MAX).contains(m)) {
+                return Err(ConfigError(format!(
+                    "invalid `node.max_callers`: node {i}: {max}; 1 to {MAX_CALLERS_MAX}"
+                )));
             }
         }
         if self.protocol.delay_bound_ms == 0 {

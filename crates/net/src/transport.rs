@@ -204,7 +204,7 @@ pub(crate) async fn listen_clients(
     limits: CallerLimits,
     stop: CancellationToken,
 ) {
-    let slots = Arc::new(Semaphore::new(limits.max));
+    let slots = Arc::new(Semaphore::new(limits.max.min(Semaphore::MAX_PERMITS)));
     let mut callers = JoinSet::new();
     loop {
         let (tcp, remote) = tokio::select! {
