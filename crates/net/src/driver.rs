@@ -111,7 +111,7 @@ pub struct Options {
     /// The most outside-caller connections held at once on the client port (greeting or greeted);
     /// one more is closed as soon as it is accepted, with a logged reason, and counted in
     /// [`Counters::callers_refused`]. A slot frees when a caller disconnects. Default
-    /// [`MAX_CALLERS_DEFAULT`].
+    /// [`MAX_CALLERS_DEFAULT`]; 0 with a client port is [`NetError::Options`].
     pub max_callers: usize,
     /// A greeted caller with no frame either way for this long is disconnected (counted in
     /// [`Counters::callers_idle`]), so silent connections cannot hold the client port's slots
