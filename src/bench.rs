@@ -37,6 +37,10 @@ pub(crate) enum BenchCommand {
         /// Payload bytes per call.
         #[arg(long, default_value_t = 32)]
         payload: usize,
+        /// Record the server's trace here (simulator schema, source `net`), as `herald run
+        /// --trace` does: measures what tracing a real run costs.
+        #[arg(long, value_name = "PATH")]
+        trace: Option<std::path::PathBuf>,
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
@@ -76,8 +80,8 @@ pub(crate) enum BenchCommand {
 pub(crate) fn run(cmd: &BenchCommand) -> anyhow::Result<ExitCode> {
     match *cmd {
         BenchCommand::Generals { json, signatures } => generals(json, signatures),
-        BenchCommand::Rpc { concurrency, calls, sequential, payload, json } => {
-            crate::bench_rpc::run(concurrency, calls, sequential, payload, json)
+        BenchCommand::Rpc { concurrency, calls, sequential, payload, ref trace, json } => {
+            crate::bench_rpc::run(concurrency, calls, sequential, payload, trace.clone(), json)
         }
         BenchCommand::Sim { nodes, in_flight, deliveries, trace_memory, bandwidth, repeat, seed, json } => {
             let mut config = SimConfig::new(nodes);

@@ -24,6 +24,7 @@ pub(crate) fn run(
     calls: u64,
     sequential: u64,
     payload: usize,
+    trace: Option<std::path::PathBuf>,
     json_out: bool,
 ) -> anyhow::Result<ExitCode> {
     if concurrency == 0 || calls < concurrency as u64 {
@@ -36,6 +37,11 @@ pub(crate) fn run(
     let mut options = Options::new(CLUSTER, NodeId(0), vec![peer_addr], data.clone());
     options.client_addr = Some(client_addr);
     options.time_max = Duration::from_secs(3600);
+    // Every caller of the throughput run at once, and the sequential run's (it may not have been
+    // seen leaving yet).
+    options.max_callers = concurrency + 1;
+    let traced = trace.is_some();
+    options.trace = trace.map(|path| (path, "bench-rpc".to_string()));
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
         if let Err(e) = rt.block_on(herald_net::run(Role::Honest(Echo), options, |_: &[()]| false)) {
@@ -96,6 +102,7 @@ pub(crate) fn run(
         "calls": total,
         "calls_per_sec": rate,
         "wall_s": wall,
+        "traced": traced,
     });
     if json_out {
         outln!("{result}");

@@ -124,6 +124,10 @@ pub(crate) struct InitArgs {
     /// Plain TCP instead of mutual TLS (unauthenticated: anyone who can reach a port can inject).
     #[arg(long)]
     no_tls: bool,
+    /// Outside callers each node's client port holds at once; more are refused at accept
+    /// (default: the runtime's, 256).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    max_callers: Option<u32>,
 }
 
 #[derive(Args, Debug)]
@@ -190,8 +194,11 @@ fn init(args: &InitArgs, dir: &Path) -> anyhow::Result<ClusterConfig> {
     if args.protocol == Protocol::TwoGenerals && n != 2 {
         bail!("invalid `--nodes`: the two generals are 2 nodes, not {n}");
     }
-    if args.protocol == Protocol::TwoGenerals && args.stages == 0 {
-        bail!("invalid `--stages`: at least 1");
+    if args.protocol == Protocol::TwoGenerals && !(1..=STAGES_MAX).contains(&args.stages) {
+        bail!("invalid `--stages`: {}; 1 to {STAGES_MAX}", args.stages);
+    }
+    if args.calls > CALLS_MAX {
+        bail!("invalid `--calls`: {}; at most {CALLS_MAX}", args.calls);
     }
     if matches!(args.protocol, Protocol::ByzantineOm | Protocol::ByzantineSm) && m + 2 > n {
         bail!("invalid `--m`: m = {m} needs at least m + 2 = {} generals, not {n}", m + 2);
@@ -233,8 +240,15 @@ fn init(args: &InitArgs, dir: &Path) -> anyhow::Result<ClusterConfig> {
         params,
     };
     let cluster = Rng::derive(args.seed, SETUP_STREAM - 1).between(1, u64::MAX >> 1);
-    let options =
-        InitOptions { nodes: n, host: args.host, base_port: args.base_port, tls: !args.no_tls, cluster, protocol };
+    let options = InitOptions {
+        nodes: n,
+        host: args.host,
+        base_port: args.base_port,
+        tls: !args.no_tls,
+        cluster,
+        protocol,
+        max_callers: args.max_callers.map(|m| m as usize),
+    };
     Ok(cluster::init(dir, &options)?)
 }
 
@@ -256,6 +270,12 @@ struct Instance {
     delay: Duration,
 }
 
+/// The most calls `protocol.calls` may ask of each RPC client (each is built up front).
+const CALLS_MAX: u64 = 1_000_000;
+
+/// The longest acknowledgement chain `protocol.stages` may ask for.
+const STAGES_MAX: u32 = 1_000;
+
 /// How long one RPC attempt waits for its answer over real TCP.
 const RPC_DEADLINE: Duration = Duration::from_millis(200);
 
@@ -273,7 +293,10 @@ impl Instance {
         let behaviour = spec.params.get("behaviour").and_then(toml::Value::as_str).unwrap_or("silent").to_string();
         let n = config.nodes.len();
         let calls = spec.params.get("calls").and_then(toml::Value::as_integer).unwrap_or(20);
-        let calls = u64::try_from(calls).context("invalid `protocol.calls`: negative")?;
+        let calls = u64::try_from(calls)
+            .ok()
+            .filter(|c| *c <= CALLS_MAX)
+            .with_context(|| format!("invalid `protocol.calls`: {calls}; 0 to {CALLS_MAX}"))?;
         let backoff = rpc::Backoff { initial: Duration::from_millis(50), factor: 2, max: Duration::from_millis(500) };
         let delivery = match spec.params.get("delivery").and_then(toml::Value::as_str).unwrap_or("exactly-once") {
             "at-most-once" => rpc::Delivery::AtMostOnce,
@@ -282,7 +305,10 @@ impl Instance {
             other => bail!("invalid `protocol.delivery`: {other:?}"),
         };
         let stages = spec.params.get("stages").and_then(toml::Value::as_integer).unwrap_or(2);
-        let stages = u32::try_from(stages).ok().filter(|s| *s > 0).context("invalid `protocol.stages`: at least 1")?;
+        let stages = u32::try_from(stages)
+            .ok()
+            .filter(|s| (1..=STAGES_MAX).contains(s))
+            .with_context(|| format!("invalid `protocol.stages`: {stages}; 1 to {STAGES_MAX}"))?;
         if matches!(protocol, Protocol::ByzantineOm | Protocol::ByzantineSm) && m + 2 > n {
             bail!("invalid `protocol.m`: m = {m} needs at least m + 2 = {} generals, not {n}", m + 2);
         }
@@ -455,6 +481,9 @@ pub(crate) fn run_node(args: &RunArgs) -> anyhow::Result<ExitCode> {
     options.linger = instance.round;
     options.stop_on_signals = true;
     options.client_addr = entry.client_addr;
+    if let Some(max) = entry.max_callers {
+        options.max_callers = max;
+    }
     options.trace = args.trace.clone().map(|p| (p, instance.protocol.name().to_string()));
     let id = NodeId(args.node);
     let traitor = instance.traitors.contains(&id);
@@ -734,6 +763,7 @@ pub(crate) fn tour_run(seed: u64, dir: &Path) -> anyhow::Result<(String, bool, O
         calls: 20,
         delivery: crate::cli::RpcDelivery::ExactlyOnce,
         no_tls: false,
+        max_callers: None,
     };
     for s in seed..seed.saturating_add(20) {
         args.seed = s;

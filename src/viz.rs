@@ -45,7 +45,17 @@ pub(crate) struct VizArgs {
 
 pub(crate) fn read(path: &Path) -> anyhow::Result<(TraceHeader, Vec<TraceEvent>)> {
     let file = std::fs::File::open(path).with_context(|| format!("invalid `trace`: cannot open {}", path.display()))?;
-    trace::read(std::io::BufReader::new(file)).with_context(|| format!("invalid `trace` {}", path.display()))
+    let read = trace::read_detailed(std::io::BufReader::new(file))
+        .with_context(|| format!("invalid `trace` {}", path.display()))?;
+    if let Some(torn) = read.torn_tail {
+        eprintln!(
+            "warning: {}: skipped the torn last line {} ({} bytes without a newline: its writer stopped mid-line, as after kill -9)",
+            path.display(),
+            torn.line,
+            torn.bytes
+        );
+    }
+    Ok((read.header, read.events))
 }
 
 pub(crate) fn run(args: &VizArgs) -> anyhow::Result<ExitCode> {

@@ -3,6 +3,7 @@
 
 mod common;
 use common::{herald, json, node_report as report, stderr, temp};
+use herald_core::trace::EventKind;
 use serde_json::Value;
 use std::io::Write as _;
 use std::net::{SocketAddr, TcpStream};
@@ -199,6 +200,77 @@ fn bad_cluster_configuration_exits_2_naming_the_field() {
     assert!(stderr(&out).contains("`--traitors`"), "{}", stderr(&out));
 }
 
+/// Numbers in `cluster.toml` that would overflow a round length or a deadline, or ask for an
+/// absurd allocation, are refused naming the field (exit 2) instead of panicking or aborting.
+#[test]
+fn out_of_range_numbers_in_cluster_toml_exit_2_naming_the_field() {
+    let config = init("huge-numbers", &["--protocol", "rpc", "--nodes", "2"]);
+    let original = std::fs::read_to_string(&config).unwrap();
+    let huge = "9223372036854775807";
+    for (from, to, field) in [
+        ("delay_bound_ms = 50", format!("delay_bound_ms = {huge}"), "`protocol.delay_bound_ms`"),
+        ("step_bound_ms = 10", format!("step_bound_ms = {huge}"), "`protocol.step_bound_ms`"),
+        ("calls = 20", format!("calls = {huge}"), "`protocol.calls`"),
+        ("stages = 2", "stages = 4294967295".to_string(), "`protocol.stages`"),
+        ("key = \"n0.key.pem\"", "key = \"n0.key.pem\"\nmax_callers = 0".to_string(), "`node.max_callers`"),
+        ("key = \"n0.key.pem\"", format!("key = \"n0.key.pem\"\nmax_callers = {huge}"), "`node.max_callers`"),
+    ] {
+        assert!(original.contains(from), "cluster.toml has `{from}`: {original}");
+        std::fs::write(&config, original.replacen(from, &to, 1)).unwrap();
+        for node in ["0", "1"] {
+            let out = herald(&["run", "--config", config.to_str().unwrap(), "--node", node]);
+            assert_eq!(out.status.code(), Some(2), "{to} (n{node}): {}", stderr(&out));
+            assert!(stderr(&out).contains(field), "{to}: {}", stderr(&out));
+        }
+    }
+}
+
+/// `--max-callers` reaches each node's client port through `cluster.toml`: with a limit of one,
+/// a second caller is refused while the first holds its connection, and gets in once it leaves.
+#[test]
+fn the_client_port_limit_from_cluster_toml_refuses_and_frees() {
+    let config = init("max-callers", &["--protocol", "rpc", "--calls", "0", "--nodes", "2", "--max-callers", "1"]);
+    assert!(std::fs::read_to_string(&config).unwrap().contains("max_callers = 1"));
+    let cluster = herald_net::cluster::ClusterConfig::load(&config).unwrap();
+    let client = cluster.nodes[0].client_addr.unwrap();
+    let mut server = Nodes(vec![start_node(&config, 0)]);
+    let call = |attempts: &str| {
+        herald(&[
+            "call",
+            "get",
+            "--config",
+            config.to_str().unwrap(),
+            "--json",
+            "--attempts",
+            attempts,
+            "--deadline-ms",
+            "500",
+        ])
+    };
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let holder = rt.block_on(async {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match herald_net::client::Caller::connect(client, cluster.cluster, 0, 1000).await {
+                Ok(c) => break c,
+                Err(e) if Instant::now() > deadline => panic!("the server never took a caller: {e}"),
+                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            }
+        }
+    });
+    let refused = call("2");
+    assert_eq!(refused.status.code(), Some(3), "a second caller is refused: {}", stderr(&refused));
+    assert!(stderr(&refused).contains("refused the caller"), "{}", stderr(&refused));
+    drop(holder);
+    let served = call("10");
+    assert!(served.status.success(), "the freed slot takes the next caller: {}", stderr(&served));
+    assert_eq!(json(&served)["count"], 12_300);
+    let pid = server.0[0].id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let report = report(0, &mut server.0[0]);
+    assert!(report["counters"]["callers_refused"].as_u64().unwrap() >= 2, "{}", report["counters"]);
+}
+
 #[test]
 fn exactly_once_rpc_survives_kill_9_of_the_server_and_loses_no_acknowledged_write() {
     let config = init("rpc-kill", &["--protocol", "rpc", "--calls", "150", "--nodes", "3"]);
@@ -323,4 +395,76 @@ fn the_two_generals_over_tcp_both_attack() {
     let bad = herald(&["cluster", "up", "--nodes", "3", "--protocol", "two-generals"]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(stderr(&bad).contains("`--nodes`"));
+}
+
+/// `kill -9` of a traced node loses none of its trace up to the last handler that completed:
+/// every call acknowledged to a caller before the kill is in the file (its deliver, the reply's
+/// send). A torn last line, as a kill mid-write leaves, is skipped with a warning by `herald viz`
+/// and by the merge; a bad line in the middle is still refused.
+#[test]
+fn kill_9_keeps_the_trace_of_every_completed_handler() {
+    let config = init("trace-kill", &["--protocol", "rpc", "--calls", "0", "--nodes", "2"]);
+    let dir = config.parent().unwrap();
+    let trace = dir.join("n0.jsonl");
+    let mut server = Nodes(vec![
+        Command::new(env!("CARGO_BIN_EXE_herald"))
+            .args(["run", "--config", config.to_str().unwrap(), "--node", "0", "--json", "--trace"])
+            .arg(&trace)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("herald run starts"),
+    ]);
+    let callers: Vec<u32> = (100..105).collect();
+    for (i, caller) in callers.iter().enumerate() {
+        let out = herald(&[
+            "call",
+            "increment",
+            "--config",
+            config.to_str().unwrap(),
+            "--caller",
+            &caller.to_string(),
+            "--json",
+            "--deadline-ms",
+            "3000",
+        ]);
+        assert!(out.status.success(), "caller {caller}: {}", stderr(&out));
+        assert_eq!(json(&out)["count"], 12_301 + i as u64, "acknowledged");
+    }
+    server.0[0].kill().unwrap(); // SIGKILL: no chance to flush anything
+    server.0[0].wait().unwrap();
+    let bytes = std::fs::read(&trace).unwrap();
+    let (header, events) = herald_core::trace::read(&bytes[..]).expect("the killed node's trace reads");
+    assert_eq!(header.nodes, 2);
+    for caller in &callers {
+        let delivered = events.iter().any(|e| matches!(e.kind, EventKind::Deliver { from, .. } if from == *caller));
+        let answered = events.iter().any(|e| matches!(e.kind, EventKind::Send { to, .. } if to == *caller));
+        assert!(
+            delivered && answered,
+            "the acknowledged call of caller {caller} is in the trace: {} events",
+            events.len()
+        );
+    }
+    let persisted = events.iter().filter(|e| matches!(e.kind, EventKind::Persist { .. })).count();
+    assert!(persisted >= callers.len(), "each execution's persist is traced: {persisted}");
+
+    // A kill in the middle of a write leaves a torn last line: skipped, with a warning.
+    let torn = dir.join("torn.jsonl");
+    let last = std::str::from_utf8(&bytes).unwrap().lines().last().unwrap();
+    std::fs::write(&torn, [&bytes[..], &last.as_bytes()[..last.len() / 2]].concat()).unwrap();
+    let viz = herald(&["viz", torn.to_str().unwrap(), "-o", dir.join("torn.html").to_str().unwrap()]);
+    assert!(viz.status.success(), "{}", stderr(&viz));
+    assert!(stderr(&viz).contains("torn last line"), "{}", stderr(&viz));
+    let merged = herald_net::merge(&[&torn], &dir.join("merged.jsonl"), "rpc").expect("a torn tail merges");
+    assert_eq!(merged, events.len());
+    // The same cut in the middle of the file is corruption.
+    let lines: Vec<&str> = std::str::from_utf8(&bytes).unwrap().lines().collect();
+    let mut corrupt = lines.clone();
+    corrupt[2] = &lines[2][..lines[2].len() / 2];
+    let middle = dir.join("middle.jsonl");
+    std::fs::write(&middle, corrupt.join("\n") + "\n").unwrap();
+    let viz = herald(&["viz", middle.to_str().unwrap(), "-o", dir.join("middle.html").to_str().unwrap()]);
+    assert_eq!(viz.status.code(), Some(2), "{}", stderr(&viz));
+    assert!(stderr(&viz).contains("line 3"), "{}", stderr(&viz));
+    assert!(herald_net::merge(&[&middle], &dir.join("merged2.jsonl"), "rpc").is_err());
 }

@@ -364,25 +364,76 @@ pub enum ReadError {
 }
 
 /// Reads a whole trace.
+///
+/// A final line that has no newline and does not parse is the tail a writer killed mid-write
+/// leaves (`kill -9` of a process recording a real run): it is skipped, and the events before it
+/// are returned. [`read_detailed`] says whether that happened. Anything else that does not parse —
+/// a bad line in the middle, or a complete (newline-terminated) last line — is
+/// [`ReadError::Malformed`].
 pub fn read(input: impl BufRead) -> Result<(TraceHeader, Vec<TraceEvent>), ReadError> {
-    let mut lines = input.lines().enumerate();
-    let (_, first) = lines.next().ok_or(ReadError::Empty)?;
+    read_detailed(input).map(|r| (r.header, r.events))
+}
+
+/// A trace as [`read_detailed`] read it.
+#[derive(Clone, Debug)]
+pub struct ReadTrace {
+    /// The header.
+    pub header: TraceHeader,
+    /// The events, in file order.
+    pub events: Vec<TraceEvent>,
+    /// The torn final line that was skipped, if any.
+    pub torn_tail: Option<TornTail>,
+}
+
+/// A final line cut short (no newline, not valid JSON): what a writer killed mid-line leaves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TornTail {
+    /// Its 1-based line number.
+    pub line: usize,
+    /// Its length in bytes.
+    pub bytes: usize,
+}
+
+/// Reads a whole trace like [`read`], and reports a torn final line it skipped.
+pub fn read_detailed(mut input: impl BufRead) -> Result<ReadTrace, ReadError> {
+    let mut buf = Vec::new();
+    if input.read_until(b'\n', &mut buf)? == 0 {
+        return Err(ReadError::Empty);
+    }
     let header: TraceHeader =
-        serde_json::from_str(&first?).map_err(|e| ReadError::Malformed { line: 1, message: e.to_string() })?;
+        serde_json::from_slice(content(&buf)).map_err(|e| ReadError::Malformed { line: 1, message: e.to_string() })?;
     if header.herald_trace != TRACE_VERSION {
         return Err(ReadError::Version(header.herald_trace));
     }
     let mut events = Vec::new();
-    for (i, line) in lines {
-        let line = line?;
-        if line.trim().is_empty() {
+    let mut torn_tail = None;
+    let mut line = 1;
+    loop {
+        buf.clear();
+        if input.read_until(b'\n', &mut buf)? == 0 {
+            break;
+        }
+        line += 1;
+        let text = content(&buf);
+        if text.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let event =
-            serde_json::from_str(&line).map_err(|e| ReadError::Malformed { line: i + 1, message: e.to_string() })?;
-        events.push(event);
+        match serde_json::from_slice(text) {
+            Ok(event) => events.push(event),
+            // Without its newline this is the last line (read_until stops early only at the end).
+            Err(_) if buf.last() != Some(&b'\n') => {
+                torn_tail = Some(TornTail { line, bytes: buf.len() });
+            }
+            Err(e) => return Err(ReadError::Malformed { line, message: e.to_string() }),
+        }
     }
-    Ok((header, events))
+    Ok(ReadTrace { header, events, torn_tail })
+}
+
+/// A line without its `\n` or `\r\n`.
+fn content(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
 }
 
 /// Lower-case hex of `bytes`, as traces store message bytes.
@@ -455,6 +506,46 @@ mod tests {
         let bad = format!("{}\n{{\"t\":1}}\n", serde_json::to_string(&header()).unwrap());
         assert!(matches!(read(bad.as_bytes()), Err(ReadError::Malformed { line: 2, .. })));
         assert!(matches!(read(&b""[..]), Err(ReadError::Empty)));
+    }
+
+    fn two_events() -> String {
+        let mut text = serde_json::to_string(&header()).unwrap() + "\n";
+        for t in [1, 2] {
+            text += &serde_json::to_string(&TraceEvent::new(t, 0, EventKind::Start)).unwrap();
+            text += "\n";
+        }
+        text
+    }
+
+    /// Only the tail a writer killed mid-line leaves is forgiven: a final line cut anywhere, without
+    /// its newline. A bad line in the middle, or a bad last line that is complete, is still refused.
+    #[test]
+    fn read_skips_a_torn_final_line_and_nothing_else() {
+        let whole = two_events();
+        let last = whole[..whole.len() - 1].rfind('\n').unwrap() + 1;
+        for cut in last + 1..whole.len() - 1 {
+            let r = read_detailed(&whole.as_bytes()[..cut]).unwrap_or_else(|e| panic!("cut at {cut}: {e}"));
+            assert_eq!(r.events.len(), 1, "cut at {cut}");
+            assert_eq!(r.torn_tail, Some(TornTail { line: 3, bytes: cut - last }));
+            assert_eq!(read(&whole.as_bytes()[..cut]).unwrap().1.len(), 1);
+        }
+        let r = read_detailed(whole.as_bytes()).unwrap();
+        assert_eq!((r.events.len(), r.torn_tail), (2, None));
+        // The same event without its newline is whole: kept.
+        let r = read_detailed(whole.trim_end().as_bytes()).unwrap();
+        assert_eq!((r.events.len(), r.torn_tail), (2, None));
+        // A torn line in the middle, or a complete bad last line, is corruption.
+        let middle = whole.replacen("{\"t\":1", "{\"t\":", 1);
+        assert!(matches!(read(middle.as_bytes()), Err(ReadError::Malformed { line: 2, .. })), "{middle}");
+        let complete = format!("{}{{\"t\":3,\n", whole);
+        assert!(matches!(read(complete.as_bytes()), Err(ReadError::Malformed { line: 4, .. })));
+        // Bytes cut inside a multi-byte character are a torn tail too, not an I/O error.
+        let mut bytes = whole.clone().into_bytes();
+        bytes.extend_from_slice("{\"t\":3,\"note\":\"é".as_bytes());
+        bytes.pop();
+        assert_eq!(read_detailed(&bytes[..]).unwrap().torn_tail.map(|t| t.line), Some(4));
+        // A torn header is no trace.
+        assert!(matches!(read(&whole.as_bytes()[..20]), Err(ReadError::Malformed { line: 1, .. })));
     }
 
     #[test]

@@ -34,6 +34,9 @@ pub enum CallerError {
     Decode(#[from] DecodeError),
 }
 
+/// How [`Caller::connect`] reports a node that closed the connection during the greeting.
+const REFUSED: &str = "the node refused the caller (its client port is full, or the greeting names another cluster, node or a member's id)";
+
 /// A connection from an outside caller to one node.
 #[derive(Debug)]
 pub struct Caller {
@@ -52,12 +55,21 @@ impl Caller {
         tcp.set_nodelay(true).map_err(FrameError::from)?;
         let mut conn = Framed::new(tcp, FrameCodec::new(MAX_FRAME_DEFAULT));
         let hello = encode(&Body::Hello { cluster, from: id, to: node, incarnation: 1 });
-        conn.send(Bytes::from(hello)).await?;
+        // A node that turns a caller away (its client port is full, or the greeting names another
+        // cluster, node or a member's id) closes the connection: the caller sees an end of file or
+        // a reset during the greeting.
+        let refused = || CallerError::Handshake(REFUSED.into());
+        let closed = |e: &FrameError| matches!(e, FrameError::Io(io) if matches!(io.kind(), std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::UnexpectedEof));
+        match conn.send(Bytes::from(hello)).await {
+            Err(e) if closed(&e) => return Err(refused()),
+            other => other?,
+        }
         match conn.next().await {
             Some(Ok(Body::Hello { from, .. })) if from == node => Ok(Self { conn, id, next: 0, scratch: Vec::new() }),
             Some(Ok(other)) => Err(CallerError::Handshake(format!("unexpected {other:?}"))),
+            Some(Err(e)) if closed(&e) => Err(refused()),
             Some(Err(e)) => Err(e.into()),
-            None => Err(CallerError::Handshake("closed: the node refused the greeting".into())),
+            None => Err(refused()),
         }
     }
 

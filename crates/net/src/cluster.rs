@@ -17,6 +17,7 @@
 //! id = 0
 //! addr = "127.0.0.1:7000"        # hosts may be different machines
 //! client_addr = "127.0.0.1:7004" # optional: where outside callers connect
+//! max_callers = 256              # optional: outside callers connected at once (default 256)
 //! cert = "n0.pem"                # signed by the CA, with the DNS name n0.herald
 //! key = "n0.key.pem"
 //! data = "data/n0"               # the node's data directory (durable storage, traces)
@@ -78,9 +79,17 @@ impl ProtocolSpec {
     ///
     /// [`Start::WhenConnected`]: crate::Start::WhenConnected
     pub fn round_length(&self) -> Duration {
-        Duration::from_millis(3 * self.delay_bound_ms + self.step_bound_ms)
+        Duration::from_millis(self.delay_bound_ms.saturating_mul(3).saturating_add(self.step_bound_ms))
     }
 }
+
+/// The largest `max_callers` [`ClusterConfig::validate`] accepts (each caller costs a file
+/// descriptor; far beyond any process's open-file limit).
+pub const MAX_CALLERS_MAX: usize = 1_000_000;
+
+/// The largest `delay_bound_ms` and `step_bound_ms` [`ClusterConfig::validate`] accepts: an hour.
+/// Rounds, lifetimes and deadlines are computed from them and must stay far from overflow.
+pub const BOUND_MS_MAX: u64 = 3_600_000;
 
 /// One node.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,6 +102,10 @@ pub struct NodeEntry {
     /// Where outside callers connect (plain TCP), if anywhere.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_addr: Option<SocketAddr>,
+    /// The most outside callers connected at once on `client_addr` (the driver's
+    /// `Options::max_callers`; `None`: its default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_callers: Option<usize>,
     /// Its certificate (PEM).
     pub cert: PathBuf,
     /// Its private key (PEM).
@@ -145,9 +158,23 @@ impl ClusterConfig {
                     "invalid `node.addr`: node {i} shares an address with another listener"
                 )));
             }
+            if let Some(max) = node.max_callers.filter(|m| !(1..=MAX_CALLERS_MAX).contains(m)) {
+                return Err(ConfigError(format!(
+                    "invalid `node.max_callers`: node {i}: {max}; 1 to {MAX_CALLERS_MAX}"
+                )));
+            }
         }
         if self.protocol.delay_bound_ms == 0 {
             return Err(ConfigError("invalid `protocol.delay_bound_ms`: must be positive".into()));
+        }
+        for (field, ms) in
+            [("delay_bound_ms", self.protocol.delay_bound_ms), ("step_bound_ms", self.protocol.step_bound_ms)]
+        {
+            if ms > BOUND_MS_MAX {
+                return Err(ConfigError(format!(
+                    "invalid `protocol.{field}`: {ms} ms; at most {BOUND_MS_MAX} (an hour)"
+                )));
+            }
         }
         if let Some(t) = self.protocol.traitors.iter().find(|t| **t as usize >= self.nodes.len()) {
             return Err(ConfigError(format!(
@@ -187,6 +214,8 @@ pub struct InitOptions {
     pub cluster: u64,
     /// The protocol section.
     pub protocol: ProtocolSpec,
+    /// Every node's `max_callers` (`None`: the driver's default, not written).
+    pub max_callers: Option<usize>,
 }
 
 /// Writes `dir/cluster.toml`, a fresh certificate authority `dir/ca.pem`, and a certificate and key
@@ -222,6 +251,7 @@ pub fn init(dir: &Path, options: &InitOptions) -> Result<ClusterConfig, ConfigEr
             id: i as u32,
             addr: SocketAddr::new(options.host, ports[i]),
             client_addr: Some(SocketAddr::new(options.host, ports[options.nodes + i])),
+            max_callers: options.max_callers,
             cert: cert_name.into(),
             key: key_name.into(),
             data: PathBuf::from(format!("data/n{i}")),

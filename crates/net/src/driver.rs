@@ -18,7 +18,7 @@ use crate::frame::{self, MAX_FRAME_DEFAULT};
 use crate::record::Recorder;
 use crate::storage::DataDir;
 use crate::tls::Tls;
-use crate::transport::{self, Inbound, Link, Stats};
+use crate::transport::{self, CallerLimits, Inbound, Link, Stats};
 use bytes::Bytes;
 use herald_core::trace::{DropReason, EventKind};
 use herald_core::{Context, Effect, Node, NodeId, Rng, Strategy, Time, codec};
@@ -33,6 +33,7 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
 /// What runs in this process: the protocol's node, or a Byzantine strategy in its place.
@@ -65,6 +66,14 @@ pub enum Start {
         timeout: Duration,
     },
 }
+
+/// The default [`Options::max_callers`]: enough for `herald bench rpc`'s concurrency and many
+/// `herald call`s at once, and well inside the usual limit of 1024 open files (each caller also
+/// costs a task, a reply queue and up to one frame of buffer).
+pub const MAX_CALLERS_DEFAULT: usize = 256;
+
+/// The default [`Options::caller_idle`].
+pub const CALLER_IDLE_DEFAULT: Duration = Duration::from_secs(60);
 
 /// How to run one node.
 #[derive(Clone, Debug)]
@@ -99,6 +108,16 @@ pub struct Options {
     /// Where outside callers connect (plain TCP; they get ids ≥ n and are seen by the node as
     /// senders like any other), or `None` for no client port.
     pub client_addr: Option<SocketAddr>,
+    /// The most outside-caller connections held at once on the client port (greeting or greeted);
+    /// one more is closed as soon as it is accepted, with a logged reason, and counted in
+    /// [`Counters::callers_refused`]. A slot frees when a caller disconnects. Default
+    /// [`MAX_CALLERS_DEFAULT`]; 0 with a client port is [`NetError::Options`].
+    pub max_callers: usize,
+    /// A greeted caller with no frame either way for this long is disconnected (counted in
+    /// [`Counters::callers_idle`]), so silent connections cannot hold the client port's slots
+    /// forever; a caller that has not greeted within 3 s is refused. Default
+    /// [`CALLER_IDLE_DEFAULT`].
+    pub caller_idle: Duration,
     /// Stop (and report) on SIGINT or SIGTERM, as a process does; off for nodes sharing a process.
     pub stop_on_signals: bool,
 }
@@ -122,6 +141,8 @@ impl Options {
             trace: None,
             stop_on_signals: false,
             client_addr: None,
+            max_callers: MAX_CALLERS_DEFAULT,
+            caller_idle: CALLER_IDLE_DEFAULT,
         }
     }
 }
@@ -163,6 +184,10 @@ pub struct Counters {
     pub handshakes_rejected: u64,
     /// Connections established.
     pub connections: u64,
+    /// Outside callers refused at accept because the client port held `max_callers` connections.
+    pub callers_refused: u64,
+    /// Outside callers disconnected for staying silent longer than `caller_idle`.
+    pub callers_idle: u64,
 }
 
 /// Why a node could not run.
@@ -233,6 +258,9 @@ async fn run_node<N: Node>(
     if options.id.index() >= n {
         return Err(NetError::Options(format!("node {} is not one of {n}", options.id)));
     }
+    if options.client_addr.is_some() && options.max_callers == 0 {
+        return Err(NetError::Options("max_callers is 0: the client port would refuse every caller".into()));
+    }
     let storage = |source| NetError::Storage { dir: options.data_dir.clone(), source };
     let data = DataDir::open(&options.data_dir).map_err(storage)?;
     let incarnation = data.next_incarnation().map_err(storage)?;
@@ -252,6 +280,10 @@ async fn run_node<N: Node>(
         stats: stats.clone(),
     };
     let mut tasks = JoinSet::new();
+    // The listeners own their connections' tasks and end them when `closing` fires, so when this
+    // returns no socket of the run is left open (the `LocalSet` in `run` drops anything else).
+    let closing = CancellationToken::new();
+    let mut listeners = JoinSet::new();
     let (inbound_tx, mut inbound) = mpsc::channel(4096);
     let mut outboxes: Vec<Option<mpsc::Sender<Bytes>>> = Vec::with_capacity(n);
     let mut accept_conns = Vec::with_capacity(n);
@@ -274,9 +306,16 @@ async fn run_node<N: Node>(
     }
     if let Some(addr) = options.client_addr {
         let clients = TcpListener::bind(addr).await.map_err(|source| NetError::Bind { addr, source })?;
-        tasks.spawn_local(transport::listen_clients(link.clone(), clients, inbound_tx.clone()));
+        let limits = CallerLimits { max: options.max_callers, idle: options.caller_idle };
+        listeners.spawn_local(transport::listen_clients(
+            link.clone(),
+            clients,
+            inbound_tx.clone(),
+            limits,
+            closing.clone(),
+        ));
     }
-    tasks.spawn_local(transport::listen(link, listener, accept_conns));
+    listeners.spawn_local(transport::listen(link, listener, accept_conns, closing.clone()));
     drop(inbound_tx);
 
     let recorder = match &options.trace {
@@ -307,10 +346,10 @@ async fn run_node<N: Node>(
     };
 
     // Wait for the start condition, holding early messages.
-    let end = born + options.time_max;
+    let end = later(born, options.time_max);
     let mut early = Vec::new();
     if let Start::WhenConnected { timeout } = options.start {
-        let deadline = (born + timeout).min(end);
+        let deadline = later(born, timeout).min(end);
         let mut up = vec![false; n];
         up[me as usize] = true;
         while !up.iter().all(|u| *u) {
@@ -360,7 +399,7 @@ async fn run_node<N: Node>(
         stop_signal().await;
     };
     tokio::pin!(signalled);
-    let mut stop_at = options.run_for.map_or(end, |d| end.min(Instant::now() + d));
+    let mut stop_at = options.run_for.map_or(end, |d| end.min(later(Instant::now(), d)));
     let stop = tokio::time::sleep_until(stop_at);
     tokio::pin!(stop);
     // One timer future, re-armed only when the earliest deadline changes.
@@ -374,7 +413,7 @@ async fn run_node<N: Node>(
             outputs_seen = driver.outputs.len();
             if done(&driver.outputs) {
                 finished = true;
-                stop_at = stop_at.min(Instant::now() + options.linger);
+                stop_at = stop_at.min(later(Instant::now(), options.linger));
                 stop.as_mut().reset(stop_at);
             }
         }
@@ -411,11 +450,15 @@ async fn run_node<N: Node>(
             },
         }
     }
+    closing.cancel();
+    while listeners.join_next().await.is_some() {}
     tasks.shutdown().await;
     let mut counters = driver.counters;
     counters.frames_rejected = stats.frames_rejected.load(Ordering::Relaxed);
     counters.handshakes_rejected = stats.handshakes_rejected.load(Ordering::Relaxed);
     counters.connections = stats.connections.load(Ordering::Relaxed);
+    counters.callers_refused = stats.callers_refused.load(Ordering::Relaxed);
+    counters.callers_idle = stats.callers_idle.load(Ordering::Relaxed);
     if let Some(r) = driver.recorder {
         r.finish().map_err(NetError::Trace)?;
     }
@@ -428,6 +471,12 @@ async fn run_node<N: Node>(
         counters,
         elapsed_ms: born.elapsed().as_millis() as u64,
     })
+}
+
+/// `at + d`, or about thirty years after `at` if that is not representable (`Instant + Duration`
+/// panics on overflow, and durations here come from options and from nodes).
+fn later(at: Instant, d: Duration) -> Instant {
+    at.checked_add(d).unwrap_or_else(|| at + Duration::from_secs(30 * 365 * 86_400))
 }
 
 /// SIGINT or SIGTERM (SIGINT only off Unix). If no handler can be installed, never.
@@ -482,7 +531,8 @@ impl<N: Node> Driver<N> {
     /// Every node event ticks the clock whether or not it is traced; `kind` is built only for a
     /// trace.
     fn event(&mut self, kind: impl FnOnce() -> EventKind) {
-        self.lamport += 1;
+        // Saturating: a frame's clock comes from outside (any caller can claim u64::MAX).
+        self.lamport = self.lamport.saturating_add(1);
         if let Some(r) = &mut self.recorder {
             let t = u64::try_from(self.born.elapsed().as_nanos()).unwrap_or(u64::MAX);
             r.event(t, self.id.0, kind(), Some(self.lamport));
@@ -523,7 +573,7 @@ impl<N: Node> Driver<N> {
                 Effect::SetTimer { timer, after } => {
                     let at = self.now().saturating_add(herald_core::time::nanos(after));
                     self.event(|| EventKind::TimerSet { timer: codec::to_json(&timer), at });
-                    self.timers.insert(timer, Instant::now() + after);
+                    self.timers.insert(timer, later(Instant::now(), after));
                 }
                 Effect::CancelTimer { timer } => {
                     if self.timers.remove(&timer).is_some() {
@@ -538,6 +588,11 @@ impl<N: Node> Driver<N> {
             }
         }
         self.effects = effects;
+        // The handler is done: its events (and the deliver or firing that started it) reach the
+        // trace file now, before any message it sent can leave this thread.
+        if let Some(r) = &mut self.recorder {
+            r.commit();
+        }
         Ok(())
     }
 
@@ -605,6 +660,7 @@ impl<N: Node> Driver<N> {
                 if let Some(r) = &mut self.recorder {
                     let t = u64::try_from(self.born.elapsed().as_nanos()).unwrap_or(u64::MAX);
                     r.event(t, from, EventKind::Drop { to: self.id.0, msg: id, reason: DropReason::Corrupt }, None);
+                    r.commit();
                 }
                 Ok(())
             }

@@ -14,7 +14,9 @@
 //! - **Frames** ([`frame`]): a 4-byte length, a version byte, a postcard body; a maximum frame
 //!   size. A malformed, truncated, oversized or unknown-version frame closes *that* connection with
 //!   a logged reason (`tracing`); the node keeps serving every other peer; nothing panics on input
-//!   from the network.
+//!   from the network. The peer port holds at most 64 sockets in their handshake at once (TLS
+//!   and `Hello`, 3 s each at most); one more is closed at accept, so strangers cannot exhaust
+//!   the process's file descriptors (members re-dial with backoff).
 //! - **Who gets in** ([`tls`]): with `tls = true`, mutual TLS 1.3 (rustls, `ring`) with the
 //!   cluster's own CA ([`cluster::init`]); an acceptor checks that the dialer's certificate is the
 //!   one listed for the node id it claims.
@@ -25,9 +27,20 @@
 //!   directory calls `on_recover` with them.
 //! - **Outside callers** ([`client`]): an optional client port where processes outside the
 //!   cluster connect with ids ≥ n; the node sees them as ordinary senders and answers them with
-//!   ordinary sends (no request/response logic in the driver).
+//!   ordinary sends (no request/response logic in the driver). At most [`Options::max_callers`]
+//!   connections are held at once (default [`MAX_CALLERS_DEFAULT`]); one more is closed at accept
+//!   with a logged reason and counted (`callers_refused`), and a slot frees when a caller leaves.
+//!   A caller must greet within 3 s, and a greeted caller with no frame either way for
+//!   [`Options::caller_idle`] is disconnected (`callers_idle`).
+//! - **Lifetime**: when [`run`] returns (or its future is dropped), nothing of the run is left in
+//!   the runtime: the listeners end their connections' tasks before it returns, every other task
+//!   belongs to its `LocalSet`, and both ports are closed.
 //! - **Traces**: each process may record a trace in the simulator's schema (source `net`), with
-//!   Lamport timestamps carried in every frame; [`merge`] joins a run's files.
+//!   Lamport timestamps carried in every frame; [`merge`] joins a run's files. A trace is durable
+//!   against `kill -9` up to the last completed handler: each handler's events are written with
+//!   one `write(2)` when it returns, before any message it sent leaves the process (no fsync per
+//!   handler; one at a graceful stop). A last line torn by a kill mid-write is skipped, with a
+//!   warning, by [`merge`] and `herald viz` ([`herald_core::trace::read`]).
 //! - **Round-based protocols** (`rounds::LockStep`) assume synchronous rounds. Over real TCP the
 //!   driver gives them that model: [`Start::WhenConnected`] starts every node when its connections
 //!   are up (skew ≤ about one delay), and [`cluster::ProtocolSpec::round_length`] derives the round
@@ -46,5 +59,5 @@ pub mod storage;
 pub mod tls;
 mod transport;
 
-pub use driver::{Counters, NetError, Options, Report, Role, Start, run};
+pub use driver::{CALLER_IDLE_DEFAULT, Counters, MAX_CALLERS_DEFAULT, NetError, Options, Report, Role, Start, run};
 pub use record::merge;

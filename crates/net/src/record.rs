@@ -13,6 +13,7 @@ use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Write};
 use std::path::Path;
+use tracing::warn;
 
 /// The wall clock now, in nanoseconds since the Unix epoch.
 pub(crate) fn unix_now() -> u64 {
@@ -21,9 +22,20 @@ pub(crate) fn unix_now() -> u64 {
 }
 
 /// One process's trace file.
+///
+/// Durable up to the last completed handler: the driver gathers a handler's events (with the
+/// deliver or timer firing that started it) in memory and [`Recorder::commit`]s them with one
+/// `write(2)` to the unbuffered file when the handler is done — before any message it sent can
+/// leave the process, since the connections' writers run on the node's thread only after the
+/// handler returns. Once written, the bytes are the kernel's: `kill -9` of the process loses
+/// nothing written (a power cut can; that would need an fsync per handler, and [`Recorder::finish`]
+/// fsyncs once at a graceful stop). A kill in the middle of a large write can leave a torn last
+/// line, which [`herald_core::trace::read`] skips.
 #[derive(Debug)]
 pub(crate) struct Recorder {
-    out: BufWriter<File>,
+    out: File,
+    /// The events of the handler in progress, as JSON Lines.
+    pending: Vec<u8>,
     error: Option<io::Error>,
 }
 
@@ -40,7 +52,7 @@ impl Recorder {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let mut out = BufWriter::new(File::create(path)?);
+        let out = File::create(path)?;
         let header = TraceHeader {
             herald_trace: TRACE_VERSION,
             source: Source::Net,
@@ -50,30 +62,57 @@ impl Recorder {
             model: json!({ "driver": "herald-net", "node": node, "incarnation": incarnation, "epoch_unix_ns": epoch }),
             reproduce: None,
         };
-        serde_json::to_writer(&mut out, &header)?;
-        out.write_all(b"\n")?;
-        Ok(Self { out, error: None })
+        let mut pending = Vec::with_capacity(4096);
+        serde_json::to_writer(&mut pending, &header)?;
+        pending.push(b'\n');
+        let mut recorder = Self { out, pending, error: None };
+        recorder.commit();
+        match recorder.error.take() {
+            Some(e) => Err(e),
+            None => Ok(recorder),
+        }
     }
 
-    /// Writes one event; the first write error is kept and reported by [`Recorder::finish`].
+    /// Adds one event to the handler in progress; [`Recorder::commit`] writes it.
     pub(crate) fn event(&mut self, t: u64, node: u32, kind: EventKind, lamport: Option<u64>) {
         if self.error.is_some() {
             return;
         }
         let mut event = TraceEvent::new(t, node, kind);
         event.lamport = lamport;
-        let written = serde_json::to_writer(&mut self.out, &event).map_err(io::Error::from);
-        if let Err(e) = written.and_then(|()| self.out.write_all(b"\n")) {
-            self.error = Some(e);
+        match serde_json::to_writer(&mut self.pending, &event) {
+            Ok(()) => self.pending.push(b'\n'),
+            Err(e) => self.error = Some(e.into()),
         }
     }
 
+    /// Writes the events added since the last commit, with one `write(2)` (more only if the kernel
+    /// takes part of it). The first write error is kept and reported by [`Recorder::finish`].
+    pub(crate) fn commit(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        if self.error.is_none() {
+            if let Err(e) = (&self.out).write_all(&self.pending) {
+                self.error = Some(e);
+            }
+        }
+        self.pending.clear();
+    }
+
     pub(crate) fn finish(mut self) -> io::Result<()> {
+        self.commit();
         if let Some(e) = self.error.take() {
             return Err(e);
         }
-        self.out.flush()?;
-        self.out.into_inner().map_err(|e| e.into_error())?.sync_all()
+        self.out.sync_all()
+    }
+}
+
+/// A node stopping on an error still leaves what it had recorded.
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        self.commit();
     }
 }
 
@@ -83,7 +122,16 @@ pub fn merge(inputs: &[impl AsRef<Path>], output: &Path, scenario: &str) -> Resu
     let mut parts = Vec::new();
     let mut nodes = 0;
     for path in inputs {
-        let (header, events) = trace::read(BufReader::new(File::open(path.as_ref())?))?;
+        let read = trace::read_detailed(BufReader::new(File::open(path.as_ref())?))?;
+        if let Some(torn) = read.torn_tail {
+            warn!(
+                trace = %path.as_ref().display(),
+                line = torn.line,
+                bytes = torn.bytes,
+                "skipping a torn last line (its writer stopped mid-line, as after kill -9)"
+            );
+        }
+        let (header, events) = (read.header, read.events);
         let epoch = header.model.get("epoch_unix_ns").and_then(serde_json::Value::as_u64).unwrap_or(0);
         nodes = nodes.max(header.nodes);
         parts.push((epoch, events));

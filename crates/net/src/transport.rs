@@ -16,8 +16,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
 use tokio_util::codec::Framed;
+use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 /// A byte stream: TCP, or TLS over TCP.
@@ -48,6 +51,8 @@ pub(crate) struct Stats {
     pub(crate) frames_rejected: AtomicU64,
     pub(crate) handshakes_rejected: AtomicU64,
     pub(crate) connections: AtomicU64,
+    pub(crate) callers_refused: AtomicU64,
+    pub(crate) callers_idle: AtomicU64,
 }
 
 /// What every connection task of one node knows.
@@ -166,7 +171,7 @@ impl Link {
         let mut conn = Framed::new(stream, FrameCodec::new(self.max_frame));
         let from = self.read_hello(&mut conn, None).await?;
         if let Some(tls) = &self.tls {
-            if cert.as_deref() != Some(tls.peers[from as usize].as_ref()) {
+            if cert.as_deref() != tls.peers.get(from as usize).map(AsRef::as_ref) {
                 return Err(format!("claims to be n{from} but presents another node's certificate"));
             }
         }
@@ -175,21 +180,55 @@ impl Link {
     }
 }
 
-/// Accepts outside callers forever on the client port. A caller greets with a `Hello` from an id
-/// outside the cluster (≥ n: it can never pass for a member), then exchanges `Msg` frames with the
-/// node, which sees it as one more sender; a newer connection with the same id replaces the older.
-pub(crate) async fn listen_clients(link: Link, listener: TcpListener, inbound: mpsc::Sender<Inbound>) {
+/// How many outside callers the client port serves at once, and how long a greeted caller may
+/// stay silent.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CallerLimits {
+    /// Connections held at once (greeting or greeted); more are closed at accept.
+    pub(crate) max: usize,
+    /// A greeted caller with no frame either way for this long is disconnected.
+    pub(crate) idle: Duration,
+}
+
+/// Accepts outside callers on the client port until `stop`. A caller greets with a `Hello` from an
+/// id outside the cluster (≥ n: it can never pass for a member), then exchanges `Msg` frames with
+/// the node, which sees it as one more sender; a newer connection with the same id replaces the
+/// older. At most `limits.max` connections are held at once: one more is closed as soon as it is
+/// accepted, with a logged reason, and counted in `callers_refused`; a slot frees when a caller
+/// leaves. Each connection is a task of this listener, so on `stop` every one of them is ended
+/// (its socket closed) before this returns.
+pub(crate) async fn listen_clients(
+    link: Link,
+    listener: TcpListener,
+    inbound: mpsc::Sender<Inbound>,
+    limits: CallerLimits,
+    stop: CancellationToken,
+) {
+    let slots = Arc::new(Semaphore::new(limits.max.min(Semaphore::MAX_PERMITS)));
+    let mut callers = JoinSet::new();
     loop {
-        let (tcp, remote) = match listener.accept().await {
-            Ok(accepted) => accepted,
-            Err(e) => {
-                warn!(node = link.me, error = %e, "accept failed on the client port");
-                tokio::time::sleep(Duration::from_millis(10)).await;
-                continue;
-            }
+        let (tcp, remote) = tokio::select! {
+            biased;
+            () = stop.cancelled() => break,
+            Some(_) = callers.join_next(), if !callers.is_empty() => continue,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    warn!(node = link.me, error = %e, "accept failed on the client port");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            },
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            link.stats.callers_refused.fetch_add(1, Ordering::Relaxed);
+            warn!(node = link.me, %remote, limit = limits.max, "refused a caller: the client port's connection limit is reached");
+            drop(tcp);
+            continue;
         };
         let (link, inbound) = (link.clone(), inbound.clone());
-        tokio::task::spawn_local(async move {
+        callers.spawn_local(async move {
+            let _slot = slot;
             let greeted = async {
                 tcp.set_nodelay(true).map_err(|e| e.to_string())?;
                 let stream: Box<dyn Stream> = Box::new(tcp);
@@ -204,7 +243,7 @@ pub(crate) async fn listen_clients(link: Link, listener: TcpListener, inbound: m
                     if inbound.send(Inbound::ClientUp { id, outbox: tx.clone() }).await.is_err() {
                         return;
                     }
-                    let _ = serve(&link, id, conn, &mut rx, &inbound, None).await;
+                    let _ = serve(&link, id, conn, &mut rx, &inbound, None, Some(limits.idle)).await;
                     let _ = inbound.send(Inbound::ClientDown { id, outbox: tx }).await;
                 }
                 Err(reason) => {
@@ -214,26 +253,55 @@ pub(crate) async fn listen_clients(link: Link, listener: TcpListener, inbound: m
             }
         });
     }
+    drop(listener);
+    callers.shutdown().await;
 }
 
 /// Replies queued for one caller, in frames.
 const OUTBOX_CLIENT: usize = 4096;
 
-/// Accepts connections forever, greeting each in its own task and handing it to its peer's task.
-pub(crate) async fn listen(link: Link, listener: TcpListener, conns: Vec<Option<mpsc::Sender<Conn>>>) {
+/// Sockets on the peer port in their handshake (TLS and `Hello`, at most [`HANDSHAKE_TIMEOUT`]
+/// each) at once; more are closed at accept. A cluster member re-dials with backoff, so a burst of
+/// strangers delays it at worst, and cannot exhaust the process's file descriptors (which its
+/// durable storage needs too).
+pub(crate) const PEER_HANDSHAKES_MAX: usize = 64;
+
+/// Accepts connections until `stop`, greeting each in its own task and handing it to its peer's
+/// task; on `stop` the greeting tasks are ended before this returns.
+pub(crate) async fn listen(
+    link: Link,
+    listener: TcpListener,
+    conns: Vec<Option<mpsc::Sender<Conn>>>,
+    stop: CancellationToken,
+) {
     let conns = Arc::new(conns);
+    let slots = Arc::new(Semaphore::new(PEER_HANDSHAKES_MAX));
+    let mut greeting = JoinSet::new();
     loop {
-        let (tcp, remote) = match listener.accept().await {
-            Ok(accepted) => accepted,
-            Err(e) => {
-                warn!(node = link.me, error = %e, "accept failed");
-                tokio::time::sleep(Duration::from_millis(10)).await;
-                continue;
-            }
+        let (tcp, remote) = tokio::select! {
+            biased;
+            () = stop.cancelled() => break,
+            Some(_) = greeting.join_next(), if !greeting.is_empty() => continue,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    warn!(node = link.me, error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            },
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            link.stats.handshakes_rejected.fetch_add(1, Ordering::Relaxed);
+            warn!(node = link.me, %remote, limit = PEER_HANDSHAKES_MAX, "refused a connection: too many handshakes in progress");
+            drop(tcp);
+            continue;
         };
         let (link, conns) = (link.clone(), conns.clone());
-        tokio::task::spawn_local(async move {
-            match link.accept(tcp).await {
+        greeting.spawn_local(async move {
+            let accepted = link.accept(tcp).await;
+            drop(slot);
+            match accepted {
                 Ok((from, conn)) => {
                     if let Some(Some(tx)) = conns.get(from as usize) {
                         let _ = tx.send(conn).await;
@@ -246,6 +314,8 @@ pub(crate) async fn listen(link: Link, listener: TcpListener, conns: Vec<Option<
             }
         });
     }
+    drop(listener);
+    greeting.shutdown().await;
 }
 
 /// Keeps the connection to a higher-id `peer` up: dial, serve, back off, dial again.
@@ -256,7 +326,7 @@ pub(crate) async fn dialer(link: Link, peer: u32, mut outbox: mpsc::Receiver<Byt
         match link.dial(peer).await {
             Ok(conn) => {
                 backoff = min;
-                if serve(&link, peer, conn, &mut outbox, &inbound, None).await.is_err() {
+                if serve(&link, peer, conn, &mut outbox, &inbound, None, None).await.is_err() {
                     return;
                 }
             }
@@ -285,7 +355,7 @@ pub(crate) async fn acceptor(
                 None => return,
             },
         };
-        match serve(&link, peer, conn, &mut outbox, &inbound, Some(&mut conns)).await {
+        match serve(&link, peer, conn, &mut outbox, &inbound, Some(&mut conns), None).await {
             Ok(replaced) => next = replaced,
             Err(()) => return,
         }
@@ -301,15 +371,24 @@ async fn serve(
     outbox: &mut mpsc::Receiver<Bytes>,
     inbound: &mpsc::Sender<Inbound>,
     replacements: Option<&mut mpsc::Receiver<Conn>>,
+    idle: Option<Duration>,
 ) -> Result<Option<Conn>, ()> {
     link.stats.connections.fetch_add(1, Ordering::Relaxed);
     debug!(node = link.me, peer, "connected");
     inbound.send(Inbound::Up(peer)).await.map_err(|_| ())?;
     let (mut sink, mut stream) = conn.split();
+    // When a frame last moved either way (kept only with an idle limit).
+    let active = std::cell::Cell::new(Instant::now());
+    let touch = || {
+        if idle.is_some() {
+            active.set(Instant::now());
+        }
+    };
     let read = async {
         loop {
             match stream.next().await {
                 Some(Ok(Body::Msg { lamport, id, payload })) => {
+                    touch();
                     if inbound.send(Inbound::Msg { from: peer, lamport, id, payload }).await.is_err() {
                         return Err(());
                     }
@@ -355,8 +434,19 @@ async fn serve(
             if sink.flush().await.is_err() {
                 return Ok(());
             }
+            touch();
         }
         Err(())
+    };
+    let idle_out = async {
+        let Some(idle) = idle else { return std::future::pending().await };
+        loop {
+            let until = active.get() + idle;
+            if until <= Instant::now() {
+                return;
+            }
+            tokio::time::sleep_until(until).await;
+        }
     };
     let replaced = async {
         match replacements {
@@ -371,6 +461,11 @@ async fn serve(
             Some(conn) => Ok(Some(conn)),
             None => Err(()),
         },
+        () = idle_out => {
+            link.stats.callers_idle.fetch_add(1, Ordering::Relaxed);
+            warn!(node = link.me, peer, idle = ?idle, "closing connection: no frame either way for the idle limit");
+            Ok(None)
+        }
     };
     let _ = inbound.send(Inbound::Down(peer)).await;
     result

@@ -28,7 +28,8 @@ fn cluster(dir: &Path, nodes: usize, tls: bool) -> ClusterConfig {
         traitors: vec![],
         params: Default::default(),
     };
-    let options = InitOptions { nodes, host: LOCALHOST, base_port: None, tls, cluster: 42, protocol };
+    let options =
+        InitOptions { nodes, host: LOCALHOST, base_port: None, tls, cluster: 42, protocol, max_callers: None };
     cluster::init(dir, &options).expect("cluster init")
 }
 
