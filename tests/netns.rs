@@ -331,11 +331,17 @@ fn the_emulator_delays_reorders_duplicates_and_drops_real_packets() {
 /// OM(1) among 4 processes, seed 3: n1 is the traitor and the commander is loyal, so both loyal
 /// lieutenants (n2, n3) must decide the commander's order (IC2, hence IC1).
 fn om_agrees(net: &Net, name: &str, delay_bound_ms: u64) {
+    om_agrees_with(net, name, delay_bound_ms, || {});
+}
+
+/// [`om_agrees`], with `meanwhile` run once the four processes are started.
+fn om_agrees_with(net: &Net, name: &str, delay_bound_ms: u64, meanwhile: impl FnOnce()) {
     let bound = delay_bound_ms.to_string();
     let config = init(name, net, &["--nodes", "4", "--traitors", "1", "--seed", "3", "--delay-bound-ms", &bound]);
     let table: toml::Table = std::fs::read_to_string(&config).unwrap().parse().unwrap();
     assert_eq!(table["protocol"]["traitors"].as_array().unwrap(), &[toml::Value::Integer(1)]);
     let mut procs = Procs((0..4).map(|i| net.run(i, &config)).collect());
+    meanwhile();
     let reports: Vec<Value> = procs.0.iter_mut().enumerate().map(|(i, c)| report(i, c)).collect();
     let commander = reports[0]["outputs"][0]["order"].clone();
     assert!(commander.is_string(), "the commander gave an order: {}", reports[0]);
@@ -371,17 +377,16 @@ fn sm_agrees(net: &Net, name: &str, delay_bound_ms: u64) {
 /// rounds' delay bound (100 ms: rounds of 310 ms) covers the delay.
 const MESSY: Faults = Faults { delay_ms: 10.0, jitter_ms: 8.0, loss: 0.0, duplicate: 10.0, reorder: 5.0 };
 
-/// Loss. A lost segment costs TCP a retransmission timeout (200 ms or more, doubling), but the
-/// rounds' clocks suffer more: every node starts round 1 when its own connections are up, and
-/// under loss connection setup takes seconds longer on some pairs than on others (a lost SYN or
-/// ARP request waits 1 s; after a retransmitted SYN the first RTO is 3 s, RFC 6298 §5.7; a stalled
-/// TLS handshake is redialed after 3 s). Measured here at 5% loss over about 30 runs of each test:
-/// the nodes started up to 3.4 s apart (typically 1 to 2 s), and with a 600 ms bound (rounds of
-/// 1.81 s) SM's loyal lieutenants disagreed in 3 of about 15 runs — a message later than its
-/// round counts as never sent. A bound of 2 s (rounds of 6.01 s) tolerates a start skew of about
-/// 5.5 s plus retransmissions.
+/// Loss. A lost segment costs TCP a retransmission timeout (200 ms or more, doubling), and
+/// connection setup takes seconds longer on some pairs than on others (a lost SYN or ARP request
+/// waits 1 s; after a retransmitted SYN the first RTO is 3 s, RFC 6298 §5.7; a stalled TLS
+/// handshake is redialed after 3 s). When each node started as soon as its own connections were
+/// up, nodes started up to 3.4 s apart at 5% loss (about 30 runs of each test) and with a 600 ms
+/// bound (rounds of 1.81 s) SM's loyal lieutenants disagreed in 3 of about 15 runs — a message
+/// later than its round counts as never sent. The start barrier (`Start::WhenConnected`: every
+/// node waits for every peer's `Ready`) bounds the skew by about one delay, so 600 ms is enough.
 const LOSSY: Faults = Faults { delay_ms: 5.0, jitter_ms: 2.0, loss: 5.0, duplicate: 0.0, reorder: 0.0 };
-const LOSSY_BOUND_MS: u64 = 2000;
+const LOSSY_BOUND_MS: u64 = 600;
 
 fn faults_were_applied(net: &mut Net, lost: bool) {
     let report = net.emulator_report();
@@ -398,6 +403,24 @@ fn om_agrees_across_namespaces_with_a_traitor_under_delay_reordering_and_duplica
     let mut net = Net::new("om", 1, 4, MESSY);
     om_agrees(&net, "netns-om", 100);
     faults_were_applied(&mut net, false);
+}
+
+/// The start barrier: the commander n0 and n3 cannot reach each other for the first 3 s (a
+/// blackhole route in n3's namespace) while every other pair connects at once. n1 and n2 have all
+/// their connections up within milliseconds but must not start round 1 until n0 and n3 are
+/// connected too: with rounds of 310 ms, a lieutenant that started 3 s before its commander would
+/// have finished OM(1) without the order and decided the default.
+#[test]
+fn om_nodes_wait_for_the_last_pair_to_connect_before_round_1() {
+    let net = Net::new("late", 8, 4, Faults { delay_ms: 1.0, ..Faults::default() });
+    let blackhole = |op: &str| {
+        ip(&["-n", &net.nodes[3], "route", op, "blackhole", &format!("{}/32", net.addr(0))]);
+    };
+    blackhole("add");
+    om_agrees_with(&net, "netns-late", 100, || {
+        std::thread::sleep(Duration::from_secs(3));
+        blackhole("del");
+    });
 }
 
 #[test]

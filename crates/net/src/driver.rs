@@ -58,9 +58,13 @@ impl<N: Node> std::fmt::Debug for Role<N> {
 pub enum Start {
     /// At once.
     Immediately,
-    /// When the connections to every peer are up, or after `timeout`, whichever comes first. For
-    /// round-based protocols: every node then starts round 1 within about one message delay of
-    /// the others, which bounds the skew of their round clocks.
+    /// When every member of the cluster has its connections to every peer up — a barrier: each
+    /// node says [`crate::frame::Body::Ready`] to its peers once its own connections are up, and
+    /// starts when every peer has said it too — or after `timeout`, whichever comes first. For
+    /// round-based protocols: the last node to connect releases the others with one message each,
+    /// so every node starts round 1 within about one message delay of the others, however long
+    /// the connections took to come up (under packet loss a lost SYN costs seconds), which bounds
+    /// the skew of their round clocks.
     WhenConnected {
         /// The longest wait.
         timeout: Duration,
@@ -349,15 +353,39 @@ async fn run_node<N: Node>(
     let end = later(born, options.time_max);
     let mut early = Vec::new();
     if let Start::WhenConnected { timeout } = options.start {
+        // A barrier: a node with every connection up says `Ready` to every peer (again on each
+        // reconnection) and starts once every peer has said it too. The last node to get its
+        // connections up releases all the others with one message each, so starts are at most
+        // about one message delay apart however long the connections took to come up.
         let deadline = later(born, timeout).min(end);
         let mut up = vec![false; n];
+        let mut ready = vec![false; n];
         up[me as usize] = true;
-        while !up.iter().all(|u| *u) {
+        ready[me as usize] = true;
+        let mut announced = false;
+        loop {
+            if up.iter().all(|u| *u) {
+                if !announced {
+                    for p in (0..n as u32).filter(|p| *p != me) {
+                        driver.send_ready(p);
+                    }
+                    announced = true;
+                }
+                if ready.iter().all(|r| *r) {
+                    break;
+                }
+            }
             tokio::select! {
                 ev = inbound.recv() => match ev {
-                    Some(Inbound::Up(p)) if (p as usize) < n => up[p as usize] = true,
+                    Some(Inbound::Up(p)) if (p as usize) < n => {
+                        up[p as usize] = true;
+                        if announced {
+                            driver.send_ready(p);
+                        }
+                    }
                     Some(Inbound::Down(p)) if (p as usize) < n => up[p as usize] = false,
-                    Some(Inbound::Up(_) | Inbound::Down(_)) => {}
+                    Some(Inbound::Ready(p)) if (p as usize) < n => ready[p as usize] = true,
+                    Some(Inbound::Up(_) | Inbound::Down(_) | Inbound::Ready(_)) => {}
                     Some(Inbound::ClientUp { id, outbox }) => {
                         driver.clients.insert(id, outbox);
                     }
@@ -366,7 +394,7 @@ async fn run_node<N: Node>(
                     None => break,
                 },
                 _ = tokio::time::sleep_until(deadline) => {
-                    warn!(node = me, "starting before every peer is connected");
+                    warn!(node = me, "starting before every peer is connected and ready");
                     break;
                 }
             }
@@ -602,6 +630,15 @@ impl<N: Node> Driver<N> {
         }
     }
 
+    /// Queues a [`frame::Body::Ready`] for peer `to` (the start barrier's one control frame).
+    fn send_ready(&self, to: u32) {
+        if let Some(Some(outbox)) = self.outboxes.get(to as usize) {
+            // A full queue already holds frames for the peer; the barrier's timeout covers the
+            // rare loss, and every reconnection sends it again.
+            let _ = outbox.try_send(Bytes::from(frame::encode(&frame::Body::Ready)));
+        }
+    }
+
     fn transmit(&mut self, to: NodeId, payload: &[u8], body: Option<serde_json::Value>) {
         let known = match self.outboxes.get(to.index()) {
             Some(outbox) => outbox.is_some(),
@@ -641,7 +678,15 @@ impl<N: Node> Driver<N> {
                 self.forget_client(id, &outbox);
                 return Ok(());
             }
-            Inbound::Up(_) | Inbound::Down(_) => return Ok(()),
+            // A peer that (re)connects after this node started may be waiting at the start
+            // barrier (it restarted): this node is past it, so it is ready.
+            Inbound::Up(p) => {
+                if (p as usize) < self.outboxes.len() {
+                    self.send_ready(p);
+                }
+                return Ok(());
+            }
+            Inbound::Down(_) | Inbound::Ready(_) => return Ok(()),
         };
         match codec::decode::<N::Msg>(&payload) {
             Ok(msg) => {

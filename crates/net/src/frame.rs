@@ -20,8 +20,8 @@ use herald_core::codec::{self, DecodeError};
 use serde::{Deserialize, Serialize};
 use tokio_util::codec::{Decoder, Encoder};
 
-/// The frame format version this build speaks.
-pub const VERSION: u8 = 1;
+/// The frame format version this build speaks (2: [`Body::Ready`] added).
+pub const VERSION: u8 = 2;
 
 /// The default maximum frame size (version byte and body), in bytes.
 pub const MAX_FRAME_DEFAULT: usize = 1 << 20;
@@ -49,6 +49,9 @@ pub enum Body {
         /// The message, encoded with the Herald codec (or raw bytes from a Byzantine sender).
         payload: Vec<u8>,
     },
+    /// Peers only, for [`crate::Start::WhenConnected`]: the sender has a connection to every
+    /// member of the cluster and waits for everyone to say the same before it starts.
+    Ready,
 }
 
 /// Why a frame was rejected. Every variant closes the connection that carried the frame.

@@ -42,8 +42,8 @@
 //!   handler; one at a graceful stop). A last line torn by a kill mid-write is skipped, with a
 //!   warning, by [`merge`] and `herald viz` ([`herald_core::trace::read`]).
 //! - **Round-based protocols** (`rounds::LockStep`) assume synchronous rounds. Over real TCP the
-//!   driver gives them that model: [`Start::WhenConnected`] starts every node when its connections
-//!   are up (skew ≤ about one delay), and [`cluster::ProtocolSpec::round_length`] derives the round
+//!   driver gives them that model: [`Start::WhenConnected`] starts every node when every member
+//!   has its connections up (a barrier of `Ready` frames: skew ≤ about one delay), and [`cluster::ProtocolSpec::round_length`] derives the round
 //!   from the configured delay and step bounds: `3 · delay + step`. A message later than the bound
 //!   counts as not sent, exactly as in the lecture's synchronous model.
 //!

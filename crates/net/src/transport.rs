@@ -39,6 +39,8 @@ pub(crate) enum Inbound {
     Up(u32),
     /// The connection to `peer` went down.
     Down(u32),
+    /// `peer` has all its connections up (a [`Body::Ready`] frame).
+    Ready(u32),
     /// An outside caller `id` (≥ the cluster size) connected; replies to it go to `outbox`.
     ClientUp { id: u32, outbox: mpsc::Sender<Bytes> },
     /// The caller `id` disconnected (its connection's `outbox`: a newer one may have replaced it).
@@ -390,6 +392,12 @@ async fn serve(
                 Some(Ok(Body::Msg { lamport, id, payload })) => {
                     touch();
                     if inbound.send(Inbound::Msg { from: peer, lamport, id, payload }).await.is_err() {
+                        return Err(());
+                    }
+                }
+                Some(Ok(Body::Ready)) => {
+                    touch();
+                    if inbound.send(Inbound::Ready(peer)).await.is_err() {
                         return Err(());
                     }
                 }
