@@ -30,7 +30,9 @@ pub(crate) enum CheckCommand {
     ByzantineSm(models::SmArgs),
     /// A failure detector's accuracy on the very `FdNode`s the simulator runs: under synchronous
     /// timing no correct node is suspected; under asynchronous timing (no bound on delay) the
-    /// checker finds a run where one is, even after the eventually perfect detector's timeout grew.
+    /// checker finds a run where one is, even after the eventually perfect detector's timeout grew;
+    /// under partial synchrony the eventually perfect detector stops suspecting correct nodes
+    /// after GST (eventual strong accuracy) and the fixed timeout does not.
     FailureDetector(models::FdArgs),
     /// RetryDedupLink around the links workload over a lossy, duplicating network: nothing is
     /// delivered twice (with --bare, the workload alone, which duplication breaks).

@@ -141,6 +141,9 @@ pub(crate) enum FdTimingArg {
     Synchronous,
     /// No bound on delay: a message may arrive after any number of timers.
     Asynchronous,
+    /// Unbounded delay until a global stabilisation time the checker picks, then delay at most
+    /// 10 ms (checked for eventual strong accuracy).
+    PartiallySynchronous,
 }
 
 /// The detector of `herald check failure-detector`.
@@ -178,6 +181,7 @@ pub(crate) fn failure_detector(args: &FdArgs) -> anyhow::Result<ExitCode> {
     let (timing, timing_name) = match args.timing {
         FdTimingArg::Synchronous => (fd::FdTiming::Synchronous, "synchronous"),
         FdTimingArg::Asynchronous => (fd::FdTiming::Asynchronous, "asynchronous"),
+        FdTimingArg::PartiallySynchronous => (fd::FdTiming::PartiallySynchronous, "partially-synchronous"),
     };
     let (kind, detector_name) = match args.detector {
         FdDetectorArg::Timeout => (fd::Kind::Timeout, "timeout"),
@@ -191,9 +195,12 @@ pub(crate) fn failure_detector(args: &FdArgs) -> anyhow::Result<ExitCode> {
         "herald check failure-detector --timing {timing_name} --detector {detector_name} --nodes {} --timer-fires {} --crashes {}",
         args.nodes, args.timer_fires, args.crashes
     );
-    let config = json!({"timing": timing_name, "detector": detector_name, "nodes": args.nodes,
+    let mut config = json!({"timing": timing_name, "detector": detector_name, "nodes": args.nodes,
         "timer_fires": args.timer_fires, "crashes": args.crashes, "network": "reliable",
         "ping_interval_ms": fd::PING_INTERVAL.as_millis() as u64, "timeout_ms": fd::TIMEOUT.as_millis() as u64});
+    if matches!(args.timing, FdTimingArg::PartiallySynchronous) {
+        config["delay_max_after_gst_ms"] = json!(fd::DELAY_MAX.as_millis() as u64);
+    }
     let stem = format!("fd-{detector_name}-{timing_name}-n{}", args.nodes);
     run_model(&model, "failure-detector", &stem, config, &command, &args.search)
 }

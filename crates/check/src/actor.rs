@@ -15,7 +15,13 @@
 //!   clock jumps to its deadline; under the *asynchronous* model any pending timer may fire at any
 //!   time and the clock stays at zero; under the *unbounded-delay* model timers fire in deadline
 //!   order and move the clock as under the synchronous one, but messages in flight do not hold
-//!   them back (a message may arrive after any number of later timers: no bound on delay).
+//!   them back (a message may arrive after any number of later timers: no bound on delay);
+//!   under the *partially synchronous* model, delay is unbounded (as under unbounded delay) until
+//!   an unknown global stabilisation time: **Stabilise** (GST; weakly fair, taken once, nodes are
+//!   not told) may happen at any step, and from then on every message in flight or sent later must
+//!   arrive within `delay_max` of GST or of its send (its *due* time): a timer fires only if every
+//!   message in flight is due after its deadline, and **Wait** (not fair) lets time pass to the
+//!   earliest due time, so that messages can arrive as late as the bound allows.
 //! - **Crash** an honest node (at most `crashes_max` times; not fair): its in-memory state and
 //!   timers are lost. With `recover`, a crashed node may **Recover**: a fresh node from the
 //!   factory gets `on_recover` with the durable storage it had persisted.
@@ -38,6 +44,7 @@ use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::fmt::Debug;
 use std::hash::Hash;
+use std::time::Duration;
 
 /// The network semantics.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -64,12 +71,32 @@ pub enum Timing {
     /// see time pass without an answer. (Processes stay timely: a subset of the asynchronous
     /// model's runs, so a violation found here is one of the asynchronous model.)
     UnboundedDelay,
+    /// Partial synchrony (Dwork, Lynch & Stockmeyer): as `UnboundedDelay` until the global
+    /// stabilisation time (GST), a nondeterministic step the checker may take at any point, once,
+    /// without telling the nodes; from GST on, a message in flight at GST arrives by GST +
+    /// `delay_max` and one sent later by its send time + `delay_max`. Messages may take the whole
+    /// bound: the `Wait` action moves the clock to the earliest due time (never past a pending
+    /// timer's deadline), and a timer fires only while every message in flight is due after it
+    /// (a message due at a timer's deadline arrives first). With `delay_max` zero, after GST this
+    /// is `Synchronous`.
+    PartiallySynchronous {
+        /// The delay bound that holds after GST.
+        delay_max: Duration,
+    },
 }
 
 impl Timing {
     /// Whether the clock runs (timers get deadlines and fire in their order).
     pub fn clocked(self) -> bool {
         self != Self::Asynchronous
+    }
+
+    /// The post-GST delay bound (ns), under partial synchrony.
+    fn partial(self) -> Option<u64> {
+        match self {
+            Self::PartiallySynchronous { delay_max } => Some(nanos(delay_max)),
+            _ => None,
+        }
     }
 }
 
@@ -109,6 +136,19 @@ pub struct Envelope<M> {
     pub to: NodeId,
     /// The message.
     pub msg: M,
+    /// Under [`Timing::PartiallySynchronous`] after GST: the clock reading (ns) by which it must
+    /// be delivered. [`NO_BOUND`] otherwise (it does not split states).
+    pub due: u64,
+}
+
+/// The due time of a message that has no delay bound.
+pub const NO_BOUND: u64 = u64::MAX;
+
+impl<M> Envelope<M> {
+    /// An envelope without a delay bound.
+    pub fn new(from: NodeId, to: NodeId, msg: M) -> Self {
+        Self { from, to, msg, due: NO_BOUND }
+    }
 }
 
 /// A state of an [`ActorModel`].
@@ -126,6 +166,8 @@ pub struct ActorState<N: Node + Clone + Eq + Hash + Debug> {
     pub durable: Vec<Durable>,
     /// The clock (ns); stays 0 under [`Timing::Asynchronous`].
     pub now: u64,
+    /// Under [`Timing::PartiallySynchronous`]: the clock reading at GST, once it has happened.
+    pub gst: Option<u64>,
     /// Which domain messages the Byzantine nodes have sent.
     pub forged: Vec<bool>,
     /// Crashes so far.
@@ -156,6 +198,10 @@ pub enum ActorAction<M, T> {
     Recover(NodeId),
     /// A Byzantine node sends domain message `i`.
     Forge(usize),
+    /// The global stabilisation time (partial synchrony): from now on delay is bounded.
+    Stabilise,
+    /// Time passes, to the earliest due time of a message in flight (partial synchrony, after GST).
+    Wait,
 }
 
 /// A property of an actor system.
@@ -317,7 +363,8 @@ where
         for e in &effects {
             match e {
                 Effect::Send { to, msg } if to.index() < state.nodes.len() => {
-                    state.network.push(Envelope { from: NodeId(id as u32), to: *to, msg: msg.clone() });
+                    let due = self.due_of(state);
+                    state.network.push(Envelope { from: NodeId(id as u32), to: *to, msg: msg.clone(), due });
                 }
                 Effect::Output(o) if self.record_outputs => state.outputs[id].push(codec::encode(o)),
                 Effect::Send { .. } | Effect::SendBytes { .. } | Effect::Output(_) => {}
@@ -334,6 +381,31 @@ where
         }
         self.canonicalise(state);
         effects
+    }
+
+    /// The due time of a message sent now.
+    fn due_of(&self, state: &ActorState<N>) -> u64 {
+        match (self.timing.partial(), state.gst) {
+            (Some(delay), Some(_)) => state.now.saturating_add(delay),
+            _ => NO_BOUND,
+        }
+    }
+
+    /// Whether a timer with deadline `at` may fire in `state` as far as messages in flight go.
+    fn messages_allow(&self, state: &ActorState<N>, at: u64) -> bool {
+        match self.timing {
+            Timing::Synchronous => state.network.is_empty(),
+            Timing::PartiallySynchronous { .. } => state.network.iter().all(|e| e.due > at),
+            Timing::Asynchronous | Timing::UnboundedDelay => true,
+        }
+    }
+
+    /// Under partial synchrony after GST: the time `Wait` moves the clock to, if it may.
+    fn wait_until(&self, state: &ActorState<N>) -> Option<u64> {
+        state.gst?;
+        let due = state.network.iter().map(|e| e.due).min()?;
+        let timers_first = state.timers.iter().flatten().any(|(_, at)| *at < due);
+        (due > state.now && due != NO_BOUND && !timers_first).then_some(due)
     }
 
     fn canonicalise(&self, state: &mut ActorState<N>) {
@@ -409,10 +481,25 @@ where
             }
             ActorAction::Forge(k) => {
                 let f = &self.cast_of(s).domain[*k];
-                let env = Envelope { from: f.from, to: f.to, msg: f.msg.clone() };
+                let env = Envelope { from: f.from, to: f.to, msg: f.msg.clone(), due: self.due_of(s) };
                 s.forged[*k] = true;
                 s.network.push(env);
                 self.canonicalise(s);
+                Vec::new()
+            }
+            ActorAction::Stabilise => {
+                let delay = self.timing.partial()?;
+                if s.gst.is_some() {
+                    return None;
+                }
+                s.gst = Some(s.now);
+                let due = s.now.saturating_add(delay);
+                s.network.iter_mut().for_each(|e| e.due = due);
+                self.canonicalise(s);
+                Vec::new()
+            }
+            ActorAction::Wait => {
+                s.now = self.wait_until(s)?;
                 Vec::new()
             }
         })
@@ -427,7 +514,7 @@ where
             let kind = match e {
                 Effect::Send { to, msg } => send_event(NodeId(node), *to, msg),
                 Effect::SendBytes { to, bytes } => {
-                    EventKind::Drop { to: to.0, msg: msg_id(&(node, to, bytes)), reason: DropReason::Corrupt }
+                    EventKind::Drop { to: to.0, msg: bytes_id(&(node, to, bytes)), reason: DropReason::Corrupt }
                 }
                 Effect::SetTimer { timer, .. } => EventKind::TimerSet { timer: codec::to_json(timer), at: step + 1 },
                 Effect::CancelTimer { timer } => EventKind::TimerCancel { timer: codec::to_json(timer) },
@@ -439,16 +526,22 @@ where
     }
 }
 
-/// A message's trace id: the fingerprint of its envelope, within JSON's exact integers.
-fn msg_id<T: Hash + ?Sized>(envelope: &T) -> u64 {
-    fingerprint(envelope) & ((1 << 53) - 1)
+/// A message's trace id: the fingerprint of (sender, receiver, message), within JSON's exact
+/// integers. The due time is not part of it: the send and the delivery of one message share it.
+fn msg_id<M: Hash>(env: &Envelope<M>) -> u64 {
+    fingerprint(&(env.from, env.to, &env.msg)) & ((1 << 53) - 1)
+}
+
+/// A raw-bytes send's trace id.
+fn bytes_id<T: Hash + ?Sized>(send: &T) -> u64 {
+    fingerprint(send) & ((1 << 53) - 1)
 }
 
 fn send_event<M: herald_core::Message>(from: NodeId, to: NodeId, msg: &M) -> EventKind {
     let bytes = codec::encode(msg);
     EventKind::Send {
         to: to.0,
-        msg: msg_id(&Envelope { from, to, msg: msg.clone() }),
+        msg: msg_id(&Envelope::new(from, to, msg.clone())),
         size: bytes.len() as u32,
         body: codec::to_json(msg),
         bytes: Some(hex(&bytes)),
@@ -479,6 +572,7 @@ where
                     timers: vec![Vec::new(); n],
                     durable: vec![Durable::default(); n],
                     now: 0,
+                    gst: None,
                     forged: vec![false; cast.domain.len()],
                     crashes: 0,
                     duplicates: 0,
@@ -513,7 +607,7 @@ where
         if s.fires < self.timer_fires_max {
             let earliest = s.timers.iter().flatten().map(|(_, at)| *at).min();
             let clocked = self.timing.clocked();
-            if self.timing != Timing::Synchronous || s.network.is_empty() {
+            if earliest.is_some_and(|at| self.messages_allow(s, at)) {
                 for (i, timers) in s.timers.iter().enumerate() {
                     for (t, at) in timers {
                         if !clocked || Some(*at) == earliest {
@@ -521,6 +615,13 @@ where
                         }
                     }
                 }
+            }
+        }
+        if self.timing.partial().is_some() {
+            if s.gst.is_none() {
+                out.push(ActorAction::Stabilise);
+            } else if self.wait_until(s).is_some() {
+                out.push(ActorAction::Wait);
             }
         }
         for i in 0..s.nodes.len() {
@@ -555,7 +656,7 @@ where
     }
 
     fn is_fair(&self, a: &Self::Action) -> bool {
-        matches!(a, ActorAction::Deliver(_) | ActorAction::Fire(..))
+        matches!(a, ActorAction::Deliver(_) | ActorAction::Fire(..) | ActorAction::Stabilise)
     }
 
     fn describe_state(&self, s: &Self::State) -> Value {
@@ -564,6 +665,7 @@ where
             "nodes": s.nodes.iter().map(|n| n.as_ref().map(|n| format!("{n:?}"))).collect::<Vec<_>>(),
             "in_flight": s.network.len(),
             "now_ns": s.now,
+            "gst_ns": s.gst,
         })
     }
 
@@ -624,6 +726,9 @@ where
                 let f = &self.cast_of(from).domain[*k];
                 out.push(TraceEvent::new(step, f.from.0, send_event(f.from, f.to, &f.msg)));
             }
+            // GST is the end of the asynchronous period: the schema's `heal`.
+            ActorAction::Stabilise => out.push(TraceEvent::new(step, 0, EventKind::Heal)),
+            ActorAction::Wait => {}
         }
         out
     }

@@ -193,16 +193,23 @@ where
             sent.get(&id).cloned().ok_or_else(|| ReplayError::Undecodable { event: i, what: format!("message {id}") })
         };
         let byzantine = self.cast_of(state).nodes.get(node.index()).is_some_and(Option::is_none);
+        // The copy in flight (the earliest due, if copies differ only in that), or a fresh envelope
+        // that the enabledness check then refuses.
+        let in_flight = |from: NodeId, to: NodeId, msg: N::Msg| {
+            state
+                .network
+                .iter()
+                .filter(|e| e.from == from && e.to == to && e.msg == msg)
+                .min_by_key(|e| e.due)
+                .cloned()
+                .unwrap_or_else(|| Envelope::new(from, to, msg))
+        };
         Ok(Some(match &e.kind {
-            EventKind::Deliver { from, msg } => {
-                ActorAction::Deliver(Envelope { from: NodeId(*from), to: node, msg: message(*msg)? })
-            }
+            EventKind::Deliver { from, msg } => ActorAction::Deliver(in_flight(NodeId(*from), node, message(*msg)?)),
             EventKind::Drop { to, msg, reason: DropReason::Loss } => {
-                ActorAction::Drop(Envelope { from: node, to: NodeId(*to), msg: message(*msg)? })
+                ActorAction::Drop(in_flight(node, NodeId(*to), message(*msg)?))
             }
-            EventKind::Duplicate { to, msg } => {
-                ActorAction::Duplicate(Envelope { from: node, to: NodeId(*to), msg: message(*msg)? })
-            }
+            EventKind::Duplicate { to, msg } => ActorAction::Duplicate(in_flight(node, NodeId(*to), message(*msg)?)),
             EventKind::TimerFire { timer } => {
                 let t: N::Timer = serde_json::from_value(timer.clone())
                     .map_err(|_| ReplayError::Undecodable { event: i, what: format!("timer {timer}") })?;

@@ -72,3 +72,35 @@ fn bad_failure_detector_configurations_name_their_field() {
     assert!(model(Kind::Timeout, FdTiming::Synchronous, 2, 9, 0).unwrap_err().to_string().starts_with("timer_fires"));
     assert!(model(Kind::Timeout, FdTiming::Synchronous, 2, 4, 2).unwrap_err().to_string().starts_with("crashes"));
 }
+
+#[test]
+fn under_partial_synchrony_only_the_eventually_perfect_detector_is_eventually_accurate() {
+    use herald_check::models::failure_detector::{
+        DELAY_MAX, SUSPICIONS_AFTER_GST, TIMEOUT, false_suspicions_after_gst,
+    };
+    // The constants the contrast rests on: the fixed timeout is below the post-GST round trip,
+    // one doubling is above it.
+    assert!(TIMEOUT < 2 * DELAY_MAX && 2 * TIMEOUT >= 2 * DELAY_MAX);
+    let ep = model(Kind::EventuallyPerfect, FdTiming::PartiallySynchronous, 2, 6, 0).unwrap();
+    let r = check(&ep, &opts()).unwrap();
+    eprintln!("ep: {} states {} unique", r.states, r.unique_states);
+    assert!(r.complete());
+    assert_eq!(r.property("eventual strong accuracy").unwrap().verdict, Verdict::Holds);
+
+    let fixed = model(Kind::Timeout, FdTiming::PartiallySynchronous, 2, 6, 0).unwrap();
+    let r = check(&fixed, &opts()).unwrap();
+    eprintln!("fixed: {} states {} unique", r.states, r.unique_states);
+    let esa = r.property("eventual strong accuracy").unwrap();
+    assert_eq!(esa.verdict, Verdict::Violated);
+    let path = esa.path.as_ref().unwrap();
+    assert!(path.replays_on(&fixed));
+    let gst = path.actions.iter().position(|a| matches!(a, ActorAction::Stabilise)).expect("GST happened");
+    let last = path.last();
+    assert!(last.gst.is_some());
+    let counts = false_suspicions_after_gst(&fixed, last);
+    assert!(counts.iter().any(|&(_, _, n)| n > SUSPICIONS_AFTER_GST), "{counts:?}");
+    // After GST the suspicions came from deadlines, not from unbounded delay: every message
+    // still in flight is within the bound.
+    assert!(last.network.iter().all(|e| e.due <= last.now + DELAY_MAX.as_nanos() as u64));
+    assert!(path.actions[gst..].iter().any(|a| matches!(a, ActorAction::Fire(..))));
+}
