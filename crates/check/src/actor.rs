@@ -325,11 +325,36 @@ where
 
     /// The same model explored from `states` (reached states of this model, for example a prefix
     /// of a counterexample) instead of the casts' initial states: exhaustive checking from the
-    /// middle of a run. Traces of paths from such a state start at that state (no `Start` events).
+    /// middle of a run. Traces of paths from such a state start at that state (no `Start` events),
+    /// unless it is its cast's initial state.
     pub fn starting_from(mut self, states: Vec<ActorState<N>>) -> Self {
         assert!(states.iter().all(|s| usize::from(s.cast) < self.casts.len()), "states of this model's casts");
         self.roots = states;
         self
+    }
+
+    /// Cast `c`'s initial state: every honest node's `on_start`, in id order, at time zero.
+    pub fn initial_of(&self, c: usize) -> ActorState<N> {
+        let cast = &self.casts[c];
+        let n = cast.nodes.len();
+        let mut s = ActorState {
+            cast: c as u16,
+            nodes: cast.nodes.clone(),
+            network: Vec::new(),
+            timers: vec![Vec::new(); n],
+            durable: vec![Durable::default(); n],
+            now: 0,
+            gst: None,
+            forged: vec![false; cast.domain.len()],
+            crashes: 0,
+            duplicates: 0,
+            fires: 0,
+            outputs: vec![Vec::new(); n],
+        };
+        for i in 0..n {
+            self.run(&mut s, i, |node, ctx| node.on_start(ctx));
+        }
+        s
     }
 
     /// The casts.
@@ -560,31 +585,7 @@ where
         if !self.roots.is_empty() {
             return self.roots.clone();
         }
-        self.casts
-            .iter()
-            .enumerate()
-            .map(|(c, cast)| {
-                let n = cast.nodes.len();
-                let mut s = ActorState {
-                    cast: c as u16,
-                    nodes: cast.nodes.clone(),
-                    network: Vec::new(),
-                    timers: vec![Vec::new(); n],
-                    durable: vec![Durable::default(); n],
-                    now: 0,
-                    gst: None,
-                    forged: vec![false; cast.domain.len()],
-                    crashes: 0,
-                    duplicates: 0,
-                    fires: 0,
-                    outputs: vec![Vec::new(); n],
-                };
-                for i in 0..n {
-                    self.run(&mut s, i, |node, ctx| node.on_start(ctx));
-                }
-                s
-            })
-            .collect()
+        (0..self.casts.len()).map(|c| self.initial_of(c)).collect()
     }
 
     fn actions(&self, s: &Self::State, out: &mut Vec<Self::Action>) {
@@ -674,7 +675,7 @@ where
     }
 
     fn trace_prelude(&self, init: &Self::State) -> Vec<TraceEvent> {
-        if !self.roots.is_empty() {
+        if !self.roots.is_empty() && *init != self.initial_of(usize::from(init.cast)) {
             return Vec::new(); // the run started before the root state
         }
         let cast = self.cast_of(init);
