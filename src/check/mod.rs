@@ -73,7 +73,9 @@ pub(crate) struct SearchArgs {
     /// Worker threads (default: all cores). Results do not depend on it.
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
-    /// Symmetry reduction: fingerprint each state's canonical representative.
+    /// Symmetry reduction: fingerprint each state's canonical representative (2pc: RMs sorted;
+    /// failure-detector: node ids relabelled). Refused for models without a symmetry, and with
+    /// liveness (`eventually`) properties, where it would be unsound.
     #[arg(long)]
     symmetry: bool,
     /// Do not expand states at this depth.
