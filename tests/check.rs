@@ -222,3 +222,38 @@ fn check_failure_detector_under_partial_synchrony_separates_the_detectors() {
         .count();
     assert!(suspicions_after >= 2, "{events:?}");
 }
+
+#[test]
+fn check_symmetry_reduces_the_failure_detector_and_is_refused_where_unsound_or_absent() {
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "check",
+            "failure-detector",
+            "--timing",
+            "synchronous",
+            "--nodes",
+            "3",
+            "--timer-fires",
+            "4",
+            "--json",
+            "--quiet",
+        ];
+        args.extend_from_slice(extra);
+        herald(&args)
+    };
+    let (full, sym) = (run(&[]), run(&["--symmetry"]));
+    assert_eq!(full.status.code(), Some(0), "{}", stderr(&full));
+    assert_eq!(sym.status.code(), Some(0), "{}", stderr(&sym));
+    let (full, sym) = (json(&full), json(&sym));
+    assert!(sym["unique_states"].as_u64().unwrap() < full["unique_states"].as_u64().unwrap());
+    assert_eq!(sym["properties"], full["properties"]);
+    assert_eq!(sym["symmetry"], true);
+    // Liveness on a symmetry-reduced graph would be unsound: refused, naming the flag.
+    let live = herald(&["check", "2pc", "--rms", "2", "--liveness", "--symmetry", "--quiet"]);
+    assert_eq!(live.status.code(), Some(2), "{}", stderr(&live));
+    assert!(stderr(&live).contains("symmetry") && stderr(&live).contains("eventually"), "{}", stderr(&live));
+    // A model with no symmetry to reduce by: refused, not ignored.
+    let none = herald(&["check", "retry-dedup", "--symmetry", "--quiet"]);
+    assert_eq!(none.status.code(), Some(2), "{}", stderr(&none));
+    assert!(stderr(&none).contains("symmetry"), "{}", stderr(&none));
+}

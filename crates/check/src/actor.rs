@@ -207,6 +207,9 @@ pub enum ActorAction<M, T> {
 /// A property of an actor system.
 pub type ActorProperty<N> = Property<ActorModel<N>>;
 
+/// A representative function for an actor model's symmetry reduction.
+pub type Representative<N> = fn(&ActorModel<N>, &ActorState<N>) -> ActorState<N>;
+
 /// Nodes plus a system model: see the module documentation.
 pub struct ActorModel<N: Node + Clone + Eq + Hash + Debug + Send + Sync>
 where
@@ -234,6 +237,8 @@ where
     properties: Vec<fn() -> ActorProperty<N>>,
     /// States to start from instead of the casts' initial states (see [`ActorModel::starting_from`]).
     roots: Vec<ActorState<N>>,
+    /// The representative function for symmetry reduction (see [`ActorModel::symmetry`]).
+    symmetry: Option<Representative<N>>,
     factory: fn(&Cast<N>, NodeId) -> N,
     peers: Vec<Vec<NodeId>>,
 }
@@ -274,6 +279,14 @@ pub enum ActorError {
     /// Too many casts.
     #[error("casts: at most 65536")]
     TooMany,
+    /// Nodes are not interchangeable in this cast: [`ActorModel::symmetric_nodes`] does not apply.
+    #[error("symmetry: nodes of cast {cast} are not interchangeable ({why})")]
+    NotSymmetric {
+        /// The cast.
+        cast: usize,
+        /// Why.
+        why: &'static str,
+    },
 }
 
 impl<N: Node + Clone + Eq + Hash + Debug + Send + Sync> ActorModel<N>
@@ -312,6 +325,7 @@ where
             record_outputs: false,
             properties: Vec::new(),
             roots: Vec::new(),
+            symmetry: None,
             factory,
             peers,
         })
@@ -320,6 +334,17 @@ where
     /// Adds a property (a constructor, so the model stays `Sync` and cheap to build).
     pub fn property(mut self, p: fn() -> ActorProperty<N>) -> Self {
         self.properties.push(p);
+        self
+    }
+
+    /// Symmetry reduction: with [`Options::symmetry`](crate::Options::symmetry) the search
+    /// fingerprints `representative(state)` instead of the state. It must map every state of an
+    /// equivalence class to one member of it, and equivalent states must satisfy the same
+    /// properties and have equivalent successors (for interchangeable nodes: relabelling node ids
+    /// consistently in nodes, messages, timers, storage and observations). For that case use
+    /// [`ActorModel::symmetric_nodes`], which builds the representative and checks the casts.
+    pub fn symmetry(mut self, representative: Representative<N>) -> Self {
+        self.symmetry = Some(representative);
         self
     }
 
@@ -656,6 +681,17 @@ where
         self.properties.iter().map(|p| p()).collect()
     }
 
+    fn representative(&self, s: &Self::State) -> Self::State {
+        match self.symmetry {
+            Some(f) => f(self, s),
+            None => s.clone(),
+        }
+    }
+
+    fn has_symmetry(&self) -> bool {
+        self.symmetry.is_some()
+    }
+
     fn is_fair(&self, a: &Self::Action) -> bool {
         matches!(a, ActorAction::Deliver(_) | ActorAction::Fire(..) | ActorAction::Stabilise)
     }
@@ -751,4 +787,112 @@ pub fn subsets(n: usize, k: usize) -> Vec<BTreeSet<NodeId>> {
     let mut out = Vec::new();
     go(0, n, k, &mut Vec::new(), &mut out);
     out
+}
+
+/// A value that names nodes, relabelled by a permutation of node ids: `perm[i]` is node `i`'s new
+/// id. Implemented by the nodes, messages, timers and observations of a protocol whose nodes are
+/// interchangeable, for [`ActorModel::symmetric_nodes`].
+pub trait Relabel {
+    /// `self` with every node id `i` it holds replaced by `perm[i]`.
+    #[must_use]
+    fn relabel(&self, perm: &[NodeId]) -> Self;
+}
+
+/// The most nodes [`ActorModel::symmetric_nodes`] permutes (it tries every permutation: 5! = 120).
+pub const SYMMETRIC_NODES_MAX: usize = 5;
+
+impl<N: Node + Clone + Eq + Hash + Debug + Send + Sync + Relabel> ActorModel<N>
+where
+    N::Msg: Send + Sync + Relabel,
+    N::Timer: Send + Sync + Relabel,
+    N::Output: Relabel,
+{
+    /// Symmetry reduction for interchangeable nodes: the representative of a state is the
+    /// relabelling of its node ids (in nodes, messages in flight, timers, durable storage and
+    /// recorded observations, consistently) with the least fingerprint, over every permutation.
+    /// Refused unless every node of every cast is honest and every cast's initial state is
+    /// unchanged by every relabelling; the nodes must also not draw randomness (a node's stream
+    /// follows its id) — the caller's promise.
+    pub fn symmetric_nodes(self) -> Result<Self, ActorError> {
+        let n = self.peers.len();
+        if n > SYMMETRIC_NODES_MAX {
+            return Err(ActorError::NotSymmetric { cast: 0, why: "more than 5 nodes" });
+        }
+        let perms = permutations(n);
+        for (c, cast) in self.casts.iter().enumerate() {
+            if cast.nodes.iter().any(Option::is_none) || !cast.domain.is_empty() {
+                return Err(ActorError::NotSymmetric { cast: c, why: "it has Byzantine nodes" });
+            }
+            let init = self.initial_of(c);
+            if perms.iter().any(|p| relabelled(&self, &init, p) != init) {
+                return Err(ActorError::NotSymmetric { cast: c, why: "relabelling changes its initial state" });
+            }
+        }
+        Ok(self.symmetry(canonical_relabelling::<N>))
+    }
+}
+
+/// Every permutation of `0..n`, as `perm[i]` = node i's new id.
+fn permutations(n: usize) -> Vec<Vec<NodeId>> {
+    fn go(rest: &mut Vec<NodeId>, cur: &mut Vec<NodeId>, out: &mut Vec<Vec<NodeId>>) {
+        if rest.is_empty() {
+            out.push(cur.clone());
+            return;
+        }
+        for i in 0..rest.len() {
+            let x = rest.remove(i);
+            cur.push(x);
+            go(rest, cur, out);
+            cur.pop();
+            rest.insert(i, x);
+        }
+    }
+    let mut out = Vec::new();
+    go(&mut NodeId::range(n).collect(), &mut Vec::new(), &mut out);
+    out
+}
+
+/// `s` with node `i` renamed `perm[i]` everywhere.
+fn relabelled<N>(model: &ActorModel<N>, s: &ActorState<N>, perm: &[NodeId]) -> ActorState<N>
+where
+    N: Node + Clone + Eq + Hash + Debug + Send + Sync + Relabel,
+    N::Msg: Send + Sync + Relabel,
+    N::Timer: Send + Sync + Relabel,
+    N::Output: Relabel,
+{
+    let n = s.nodes.len();
+    let mut t = s.clone();
+    for i in 0..n {
+        let j = perm[i].index();
+        t.nodes[j] = s.nodes[i].as_ref().map(|node| node.relabel(perm));
+        let mut timers: Vec<_> = s.timers[i].iter().map(|(tm, at)| (tm.relabel(perm), *at)).collect();
+        timers.sort_by(|a, b| a.0.cmp(&b.0));
+        t.timers[j] = timers;
+        t.durable[j] = s.durable[i].clone();
+        t.outputs[j] = s.outputs[i]
+            .iter()
+            .map(|b| codec::decode::<N::Output>(b).map_or_else(|_| b.clone(), |o| codec::encode(&o.relabel(perm))))
+            .collect();
+    }
+    for e in &mut t.network {
+        *e = Envelope { from: perm[e.from.index()], to: perm[e.to.index()], msg: e.msg.relabel(perm), due: e.due };
+    }
+    model.canonicalise(&mut t);
+    t
+}
+
+/// The relabelling of `s` with the least fingerprint (the representative [`ActorModel::symmetric_nodes`]
+/// installs).
+pub fn canonical_relabelling<N>(model: &ActorModel<N>, s: &ActorState<N>) -> ActorState<N>
+where
+    N: Node + Clone + Eq + Hash + Debug + Send + Sync + Relabel,
+    N::Msg: Send + Sync + Relabel,
+    N::Timer: Send + Sync + Relabel,
+    N::Output: Relabel,
+{
+    permutations(s.nodes.len())
+        .iter()
+        .map(|p| relabelled(model, s, p))
+        .min_by_key(fingerprint)
+        .expect("at least the identity")
 }

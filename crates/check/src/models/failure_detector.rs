@@ -39,16 +39,20 @@
 //!   fixed timeout stays at 15 ms < 20 ms, so every ping after GST may be falsely suspected:
 //!   "eventually accurate" fails for it, and the checker finds a second false suspicion after GST.
 //!
+//! Nodes are interchangeable (one configuration; the detector's state, timers and observations
+//! name peers by id, relabelled consistently by [`Relabel`]), so the model supports symmetry
+//! reduction ([`ActorModel::symmetric_nodes`]; `herald check failure-detector --symmetry`).
+//!
 //! Expected: `strong accuracy` and `accurate once timeouts grew` hold under
 //! [`FdTiming::Synchronous`] and fail under [`FdTiming::Asynchronous`] (no timeout is long enough
 //! when delay has no bound); under [`FdTiming::PartiallySynchronous`], `eventual strong accuracy`
 //! holds for the eventually perfect detector and fails for the fixed timeout.
 
-use crate::actor::{ActorModel, ActorState, Cast, Timing};
+use crate::actor::{ActorModel, ActorState, Cast, Relabel, Timing};
 use crate::model::Property;
 use herald_core::NodeId;
 use herald_protocols::failure_detector::{
-    Change, Detector, EventuallyPerfectDetector, FdNode, Growth, TimeoutDetector,
+    Change, Detector, EventuallyPerfectDetector, FdMsg, FdNode, FdTimer, Growth, TimeoutDetector,
 };
 use std::time::Duration;
 
@@ -137,7 +141,9 @@ pub fn model(kind: Kind, timing: FdTiming, nodes: usize, timer_fires: u32, crash
         domain: Vec::new(),
     };
     let factory = |cast: &Cast<FdNode>, id: NodeId| cast.nodes[id.index()].clone().expect("no Byzantine nodes");
-    let mut model = ActorModel::new(vec![cast], factory).expect("one well-formed cast");
+    let mut model = ActorModel::new(vec![cast], factory)
+        .and_then(ActorModel::symmetric_nodes)
+        .expect("one well-formed cast of interchangeable nodes");
     model.timing = match timing {
         FdTiming::Synchronous => Timing::Synchronous,
         FdTiming::Asynchronous => Timing::UnboundedDelay,
@@ -206,4 +212,36 @@ pub fn false_suspicions_after_gst(m: &FdModel, s: &ActorState<FdNode>) -> Vec<(N
         }
     }
     out
+}
+
+impl Relabel for FdNode {
+    fn relabel(&self, perm: &[NodeId]) -> Self {
+        self.relabelled(perm)
+    }
+}
+
+impl Relabel for FdMsg {
+    fn relabel(&self, _: &[NodeId]) -> Self {
+        *self // pings and pongs name no node
+    }
+}
+
+impl Relabel for FdTimer {
+    fn relabel(&self, perm: &[NodeId]) -> Self {
+        match *self {
+            Self::Tick => Self::Tick,
+            Self::Deadline(p) => Self::Deadline(perm[p.index()]),
+        }
+    }
+}
+
+impl Relabel for Change {
+    fn relabel(&self, perm: &[NodeId]) -> Self {
+        match *self {
+            Self::Suspect { node, local_ns } => Self::Suspect { node: perm[node.index()], local_ns },
+            Self::Trust { node, local_ns, timeout_ns } => {
+                Self::Trust { node: perm[node.index()], local_ns, timeout_ns }
+            }
+        }
+    }
 }
