@@ -152,6 +152,6 @@ fn symmetry_is_refused_where_nodes_are_not_interchangeable() {
     let plain = ActorModel::new(m.casts().to_vec(), |c, id| c.nodes[id.index()].clone().unwrap()).unwrap();
     assert!(matches!(m.symmetric_nodes(), Err(ActorError::NotSymmetric { cast: 0, .. })));
     // Asking the search for symmetry on a model without any is refused, not ignored.
-    let err = check(&plain, &Options { symmetry: true, ..opts() }).err().expect("refused").to_string();
+    let err = check(&plain, &Options { symmetry: true, ..opts() }).expect_err("refused").to_string();
     assert!(err.starts_with("symmetry:"), "{err}");
 }

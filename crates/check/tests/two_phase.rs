@@ -159,7 +159,7 @@ fn bad_configuration_is_refused_with_the_field_named() {
 #[test]
 fn symmetry_with_liveness_is_refused_not_ignored() {
     let model = TwoPhase::new(2, true).unwrap();
-    let err = check(&model, &Options { symmetry: true, ..opts(Strategy::Bfs, 1) }).err().expect("refused");
+    let err = check(&model, &Options { symmetry: true, ..opts(Strategy::Bfs, 1) }).expect_err("refused");
     let text = err.to_string();
     assert!(text.starts_with("symmetry:") && text.contains("eventually"), "{text}");
     // Without liveness the same model reduces as before.
