@@ -87,6 +87,17 @@ fn under_partial_synchrony_only_the_eventually_perfect_detector_is_eventually_ac
     assert!(r.complete());
     assert_eq!(r.property("eventual strong accuracy").unwrap().verdict, Verdict::Holds);
 
+    // The allowance is tight: the eventually perfect detector does suspect a correct node after
+    // GST (its timeout starts below the round trip), once.
+    let none_after_gst =
+        model(Kind::EventuallyPerfect, FdTiming::PartiallySynchronous, 2, 6, 0).unwrap().property(|| {
+            Property::always("no false suspicion after GST", |m, s| {
+                false_suspicions_after_gst(m, s).iter().all(|&(_, _, n)| n == 0)
+            })
+        });
+    let r = check(&none_after_gst, &opts()).unwrap();
+    assert_eq!(r.property("no false suspicion after GST").unwrap().verdict, Verdict::Violated);
+
     let fixed = model(Kind::Timeout, FdTiming::PartiallySynchronous, 2, 6, 0).unwrap();
     let r = check(&fixed, &opts()).unwrap();
     eprintln!("fixed: {} states {} unique", r.states, r.unique_states);

@@ -22,7 +22,7 @@
 //!   stabilisation time this is the most its promise can say, and asynchrony breaks it.
 //! - under partial synchrony, both detectors against the eventually perfect detector's real
 //!   promise, `eventual strong accuracy`: there is a time after which no correct node is suspected
-//!   by a correct node. **[decision]** It is stated as a safety property, checked in every state:
+//!   by a correct node. **\[decision\]** It is stated as a safety property, checked in every state:
 //!   *after GST, each correct node falsely suspects each correct peer at most
 //!   [`SUSPICIONS_AFTER_GST`] time(s)* (counted from the observer's recorded `Suspect`
 //!   observations at local times after GST's; the model records outputs under this timing). Why not a
