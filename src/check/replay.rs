@@ -121,7 +121,7 @@ where
     let roots: Vec<_> = if opts.explore {
         // Up to the first failure: from a state where a property already fails there is nothing
         // to search for.
-        let reached = &path.states[..first_failure.unwrap_or(path.states.len())];
+        let reached = &path.states[..first_failure.unwrap_or(path.states.len()).max(1)];
         let mut seen = BTreeSet::new();
         reached.iter().filter(|s| seen.insert(fingerprint(*s))).cloned().collect()
     } else {

@@ -23,7 +23,10 @@
 //! Not covered: traces whose messages carry no `bytes` (they cannot be decoded), adversary events
 //! (`modify`, `inject`, `replay`) and drops for reasons other than loss, which `ActorModel` has no
 //! action for; and timing: the model's timing rules decide what is enabled, so a simulator run
-//! that the checker's timing model does not allow is refused with the step that breaks it.
+//! that the checker's timing model does not allow is refused with the step that breaks it. Under
+//! [`Timing::PartiallySynchronous`](crate::actor::Timing) the GST and `Wait` steps have no
+//! counterpart in a trace (nothing in the schema says "time passed here"), so only runs that never
+//! need them replay.
 
 use crate::actor::{ActorAction, ActorModel, ActorState, Envelope};
 use crate::model::{Expectation, Model, Path};
