@@ -28,7 +28,7 @@
 //! counterpart in a trace (nothing in the schema says "time passed here"), so only runs that never
 //! need them replay.
 
-use crate::actor::{ActorAction, ActorModel, ActorState, Envelope};
+use crate::actor::{ActorAction, ActorModel, ActorState, Envelope, NO_BOUND};
 use crate::model::{Expectation, Model, Path};
 use herald_core::trace::{DropReason, EventKind, TraceEvent};
 use herald_core::{Node, NodeId, codec};
@@ -226,7 +226,14 @@ where
         let mut enabled = Vec::new();
         self.actions(state, &mut enabled);
         if !enabled.contains(&action) {
-            return Err(ReplayError::NotEnabled { event: i, action: format!("{action:?}") });
+            let mut what = show(&action);
+            if matches!(action, ActorAction::Fire(..)) && state.fires >= self.timer_fires_max {
+                what.push_str(&format!(" (the model's {} timer firings are spent)", self.timer_fires_max));
+            }
+            if matches!(action, ActorAction::Duplicate(..)) && state.duplicates >= self.duplicates_max {
+                what.push_str(&format!(" (the model allows {} duplications)", self.duplicates_max));
+            }
+            return Err(ReplayError::NotEnabled { event: i, action: what });
         }
         let actor = actor_of(&action);
         let outputs = self
@@ -302,6 +309,24 @@ where
 }
 
 type ActionOf<N> = ActorAction<<N as Node>::Msg, <N as Node>::Timer>;
+
+/// An action for an error message: envelopes as `from → to: message`, with a due time only if
+/// it has one.
+fn show<M: Debug, T: Debug>(action: &ActorAction<M, T>) -> String {
+    let env = |e: &Envelope<M>| {
+        let due = if e.due == NO_BOUND { String::new() } else { format!(" (due at {} ns)", e.due) };
+        format!("{} → {}: {:?}{due}", e.from, e.to, e.msg)
+    };
+    match action {
+        ActorAction::Deliver(e) => format!("delivering {}", env(e)),
+        ActorAction::Drop(e) => format!("losing {}", env(e)),
+        ActorAction::Duplicate(e) => format!("duplicating {}", env(e)),
+        ActorAction::Fire(n, t) => format!("firing {n}'s timer {t:?}"),
+        ActorAction::Crash(n) => format!("crashing {n}"),
+        ActorAction::Recover(n) => format!("recovering {n}"),
+        other => format!("{other:?}"),
+    }
+}
 
 /// The node whose handler an action runs, if any.
 fn actor_of<M, T>(action: &ActorAction<M, T>) -> Option<u32> {
