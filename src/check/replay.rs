@@ -30,11 +30,12 @@ use std::process::ExitCode;
 
 /// `herald check replay`.
 #[derive(ClapArgs, Debug)]
+#[command(subcommand_value_name = "MODEL", subcommand_help_heading = "Models")]
 pub(crate) struct ReplayArgs {
     /// The trace to replay (JSON Lines, as `herald sim … --trace FILE` writes it).
     trace: PathBuf,
     /// Instead of shrinking from the trace's first state, check exhaustively from every state the
-    /// trace reached (no depth bound unless --max-depth).
+    /// trace reached before its first failure (no depth bound unless --max-depth).
     #[arg(long, global = true)]
     explore: bool,
     /// The model to replay it in, with that model's flags (as for `herald check <model>`).
