@@ -182,3 +182,78 @@ fn check_failure_detector_is_accurate_only_under_synchrony() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(stderr(&bad).contains("nodes"));
 }
+
+#[test]
+fn check_failure_detector_under_partial_synchrony_separates_the_detectors() {
+    let dir = common::temp("check-fd-ps");
+    let dir = dir.to_str().unwrap();
+    let run = |detector: &str| {
+        herald(&[
+            "check",
+            "failure-detector",
+            "--timing",
+            "partially-synchronous",
+            "--detector",
+            detector,
+            "--json",
+            "--quiet",
+            "--failures-dir",
+            dir,
+        ])
+    };
+    let ep = run("eventually-perfect");
+    assert_eq!(ep.status.code(), Some(0), "{}", stderr(&ep));
+    let v = json(&ep);
+    assert_eq!(v["properties"]["eventual strong accuracy"], "holds");
+    assert_eq!(v["complete"], true);
+    assert_eq!(v["config"]["delay_max_after_gst_ms"], 10);
+    let fixed = run("timeout");
+    assert_eq!(fixed.status.code(), Some(1), "{}", stderr(&fixed));
+    let v = json(&fixed);
+    assert_eq!(v["properties"]["eventual strong accuracy"], "violated");
+    let trace = v["counterexample"].as_str().unwrap();
+    let (_, events) = herald_core::trace::read(std::io::BufReader::new(std::fs::File::open(trace).unwrap())).unwrap();
+    let gst = events.iter().position(|e| matches!(e.kind, herald_core::trace::EventKind::Heal)).expect("GST drawn");
+    let suspicions_after = events[gst..]
+        .iter()
+        .filter(
+            |e| matches!(&e.kind, herald_core::trace::EventKind::Output { value } if value.get("Suspect").is_some()),
+        )
+        .count();
+    assert!(suspicions_after >= 2, "{events:?}");
+}
+
+#[test]
+fn check_symmetry_reduces_the_failure_detector_and_is_refused_where_unsound_or_absent() {
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "check",
+            "failure-detector",
+            "--timing",
+            "synchronous",
+            "--nodes",
+            "3",
+            "--timer-fires",
+            "4",
+            "--json",
+            "--quiet",
+        ];
+        args.extend_from_slice(extra);
+        herald(&args)
+    };
+    let (full, sym) = (run(&[]), run(&["--symmetry"]));
+    assert_eq!(full.status.code(), Some(0), "{}", stderr(&full));
+    assert_eq!(sym.status.code(), Some(0), "{}", stderr(&sym));
+    let (full, sym) = (json(&full), json(&sym));
+    assert!(sym["unique_states"].as_u64().unwrap() < full["unique_states"].as_u64().unwrap());
+    assert_eq!(sym["properties"], full["properties"]);
+    assert_eq!(sym["symmetry"], true);
+    // Liveness on a symmetry-reduced graph would be unsound: refused, naming the flag.
+    let live = herald(&["check", "2pc", "--rms", "2", "--liveness", "--symmetry", "--quiet"]);
+    assert_eq!(live.status.code(), Some(2), "{}", stderr(&live));
+    assert!(stderr(&live).contains("symmetry") && stderr(&live).contains("eventually"), "{}", stderr(&live));
+    // A model with no symmetry to reduce by: refused, not ignored.
+    let none = herald(&["check", "retry-dedup", "--symmetry", "--quiet"]);
+    assert_eq!(none.status.code(), Some(2), "{}", stderr(&none));
+    assert!(stderr(&none).contains("symmetry"), "{}", stderr(&none));
+}

@@ -2,13 +2,18 @@
 //! parse flags into `Options`, run, print a table or one JSON object, write counterexample traces.
 
 mod models;
+mod replay;
 
 use crate::parse;
 use crate::report::{EXIT_LIVENESS, EXIT_USAGE, EXIT_VIOLATED};
 use anyhow::Context as _;
 use clap::{Args as ClapArgs, Subcommand};
+use herald_check::actor::ActorModel;
 use herald_check::{Expectation, Model, Options, Strategy, Verdict, check, pool, write_trace};
+use herald_core::Node;
 use serde_json::{Map, Value, json};
+use std::fmt::Debug;
+use std::hash::Hash;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -30,7 +35,9 @@ pub(crate) enum CheckCommand {
     ByzantineSm(models::SmArgs),
     /// A failure detector's accuracy on the very `FdNode`s the simulator runs: under synchronous
     /// timing no correct node is suspected; under asynchronous timing (no bound on delay) the
-    /// checker finds a run where one is, even after the eventually perfect detector's timeout grew.
+    /// checker finds a run where one is, even after the eventually perfect detector's timeout grew;
+    /// under partial synchrony the eventually perfect detector stops suspecting correct nodes
+    /// after GST (eventual strong accuracy) and the fixed timeout does not.
     FailureDetector(models::FdArgs),
     /// RetryDedupLink around the links workload over a lossy, duplicating network: nothing is
     /// delivered twice (with --bare, the workload alone, which duplication breaks).
@@ -38,6 +45,11 @@ pub(crate) enum CheckCommand {
     /// The two generals' acknowledgement chains over a fair-loss network: every capture pattern;
     /// some run has a lone attacker, whatever the chain.
     TwoGenerals(models::TwoGeneralsArgs),
+    /// Replay a trace (`herald sim … --trace FILE`) in one of the actor models above, confirming
+    /// every observation; report the properties it breaks, and shrink it by breadth-first search
+    /// from its first state to a shortest counterexample (or, with --explore, check exhaustively
+    /// from every state it reached). Example: `herald check replay t.jsonl retry-dedup --bare`.
+    Replay(replay::ReplayArgs),
 }
 
 /// How to search, shared by every model.
@@ -61,7 +73,9 @@ pub(crate) struct SearchArgs {
     /// Worker threads (default: all cores). Results do not depend on it.
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
-    /// Symmetry reduction: fingerprint each state's canonical representative.
+    /// Symmetry reduction: fingerprint each state's canonical representative (2pc: RMs sorted;
+    /// failure-detector: node ids relabelled). Refused for models without a symmetry, and with
+    /// liveness (`eventually`) properties, where it would be unsound.
     #[arg(long)]
     symmetry: bool,
     /// Do not expand states at this depth.
@@ -127,11 +141,53 @@ impl SearchArgs {
 pub(crate) fn run(cmd: &CheckCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         CheckCommand::TwoPc(args) => models::two_pc(args),
-        CheckCommand::ByzantineOm(args) => models::byzantine_om(args),
-        CheckCommand::ByzantineSm(args) => models::byzantine_sm(args),
-        CheckCommand::RetryDedup(args) => models::retry_dedup(args),
-        CheckCommand::FailureDetector(args) => models::failure_detector(args),
-        CheckCommand::TwoGenerals(args) => models::two_generals(args),
+        CheckCommand::ByzantineOm(args) => models::byzantine_om(args, None),
+        CheckCommand::ByzantineSm(args) => models::byzantine_sm(args, None),
+        CheckCommand::RetryDedup(args) => models::retry_dedup(args, None),
+        CheckCommand::FailureDetector(args) => models::failure_detector(args, None),
+        CheckCommand::TwoGenerals(args) => models::two_generals(args, None),
+        CheckCommand::Replay(args) => {
+            let opts = args.opts();
+            match &args.model {
+                replay::ReplayModel::ByzantineOm(a) => models::byzantine_om(a, Some(&opts)),
+                replay::ReplayModel::ByzantineSm(a) => models::byzantine_sm(a, Some(&opts)),
+                replay::ReplayModel::RetryDedup(a) => models::retry_dedup(a, Some(&opts)),
+                replay::ReplayModel::FailureDetector(a) => models::failure_detector(a, Some(&opts)),
+                replay::ReplayModel::TwoGenerals(a) => models::two_generals(a, Some(&opts)),
+            }
+        }
+    }
+}
+
+/// An actor model's identity, for reports and for replay.
+pub(crate) struct Meta {
+    /// The command name.
+    pub(crate) name: &'static str,
+    /// The file-name stem of its traces.
+    pub(crate) stem: String,
+    /// Its configuration.
+    pub(crate) config: Value,
+    /// The command line that checks it (`herald check <name> <flags>`).
+    pub(crate) command: String,
+    /// The trace scenarios whose runs it can replay (the header's `scenario`).
+    pub(crate) scenarios: &'static [&'static str],
+}
+
+/// Checks an actor model, or replays a trace in it.
+pub(crate) fn run_actor<N>(
+    model: ActorModel<N>,
+    meta: Meta,
+    args: &SearchArgs,
+    replay: Option<&replay::ReplayOpts>,
+) -> anyhow::Result<ExitCode>
+where
+    N: Node + Clone + Eq + Hash + Debug + Send + Sync,
+    N::Msg: Send + Sync,
+    N::Timer: Send + Sync,
+{
+    match replay {
+        None => run_model(&model, meta.name, &meta.stem, meta.config, &meta.command, args),
+        Some(opts) => replay::run(model, &meta, args, opts),
     }
 }
 
@@ -175,7 +231,40 @@ pub(crate) fn run_model<M: Model>(
         Ok(r) => r,
         Err(e) => return usage(e),
     };
-    let reproduce = format!("{command}{}", args.flags());
+    let shown = Shown { name, stem, config, reproduce: format!("{command}{}", args.flags()), ..Shown::default() };
+    present(model, &report, &options, args, shown)
+}
+
+/// What [`present`] shows besides the report.
+#[derive(Default)]
+pub(crate) struct Shown<'a> {
+    /// The model's command name.
+    pub(crate) name: &'a str,
+    /// The file-name stem of its traces.
+    pub(crate) stem: &'a str,
+    /// The model's configuration.
+    pub(crate) config: Value,
+    /// The command line that reproduces the run.
+    pub(crate) reproduce: String,
+    /// How the search started, if not from the model's initial states (text output).
+    pub(crate) roots: Option<String>,
+    /// More fields of the JSON object.
+    pub(crate) json: Map<String, Value>,
+    /// More lines of the table, before the search's.
+    pub(crate) lines: Vec<String>,
+    /// A safety property already failed (on a replayed trace): exit 1 whatever the search found.
+    pub(crate) violated: bool,
+}
+
+/// Prints `report`, writes its counterexample traces; returns the exit code.
+pub(crate) fn present<M: Model>(
+    model: &M,
+    report: &herald_check::Report<M>,
+    options: &Options,
+    args: &SearchArgs,
+    shown: Shown<'_>,
+) -> anyhow::Result<ExitCode> {
+    let Shown { name, stem, config, reproduce, roots, json: extra, lines, violated } = shown;
     let mut verdicts = Map::new();
     let mut traces = Map::new();
     let mut first_trace = None;
@@ -196,8 +285,8 @@ pub(crate) fn run_model<M: Model>(
         traces.insert(p.name.clone(), json!(file));
         first_trace.get_or_insert(file);
     }
-    let safety_failed =
-        report.properties.iter().any(|p| p.verdict == Verdict::Violated && p.expectation != Expectation::Eventually);
+    let safety_failed = violated
+        || report.properties.iter().any(|p| p.verdict == Verdict::Violated && p.expectation != Expectation::Eventually);
     let liveness_failed = report.properties.iter().any(|p| p.verdict == Verdict::Violated);
     let code = if safety_failed {
         EXIT_VIOLATED
@@ -237,11 +326,18 @@ pub(crate) fn run_model<M: Model>(
             out["counterexample"] = json!(t);
             out["counterexamples"] = Value::Object(traces);
         }
+        for (k, v) in extra {
+            out[k] = v;
+        }
         outln!("{out}");
     } else {
         outln!("model        {name} {config}");
+        for l in &lines {
+            outln!("{l}");
+        }
+        let from = roots.map(|r| format!(" from {r}")).unwrap_or_default();
         outln!(
-            "search       {strategy}, {} threads, symmetry {}",
+            "search       {strategy}{from}, {} threads, symmetry {}",
             options.threads,
             if options.symmetry { "on" } else { "off" }
         );

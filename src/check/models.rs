@@ -1,6 +1,7 @@
 //! The models `herald check` ships, and their flags.
 
-use super::{SearchArgs, run_model, usage};
+use super::replay::ReplayOpts;
+use super::{Meta, SearchArgs, run_actor, run_model, usage};
 use clap::Args as ClapArgs;
 use herald_check::models::{failure_detector as fd, links, om, sm, two_generals, two_phase::TwoPhase};
 use herald_protocols::byzantine::om::Majority;
@@ -51,7 +52,7 @@ pub(crate) struct OmArgs {
     search: SearchArgs,
 }
 
-pub(crate) fn byzantine_om(args: &OmArgs) -> anyhow::Result<ExitCode> {
+pub(crate) fn byzantine_om(args: &OmArgs, replay: Option<&ReplayOpts>) -> anyhow::Result<ExitCode> {
     let majority = if args.median { Majority::Median } else { Majority::StrictOrDefault };
     let model = match om::model(args.generals, args.traitors, args.m, majority) {
         Ok(m) => m,
@@ -65,7 +66,8 @@ pub(crate) fn byzantine_om(args: &OmArgs) -> anyhow::Result<ExitCode> {
     let config = json!({"generals": args.generals, "traitors": args.traitors, "m": args.m, "median": args.median,
         "timing": "synchronous", "network": "reliable"});
     let stem = format!("om-n{}-m{}-t{}{median}", args.generals, args.m, args.traitors).replace(' ', "");
-    run_model(&model, "byzantine-om", &stem, config, &command, &args.search)
+    let meta = Meta { name: "byzantine-om", stem, config, command, scenarios: &["om", "byzantine-om"] };
+    run_actor(model, meta, &args.search, replay)
 }
 
 /// `herald check byzantine-sm`.
@@ -81,7 +83,7 @@ pub(crate) struct SmArgs {
     search: SearchArgs,
 }
 
-pub(crate) fn byzantine_sm(args: &SmArgs) -> anyhow::Result<ExitCode> {
+pub(crate) fn byzantine_sm(args: &SmArgs, replay: Option<&ReplayOpts>) -> anyhow::Result<ExitCode> {
     let model = match sm::model(args.generals, args.traitors) {
         Ok(m) => m,
         Err(e) => return usage(e),
@@ -90,7 +92,8 @@ pub(crate) fn byzantine_sm(args: &SmArgs) -> anyhow::Result<ExitCode> {
     let config = json!({"generals": args.generals, "traitors": args.traitors, "m": 1,
         "timing": "synchronous", "network": "reliable"});
     let stem = format!("sm-n{}-m1-t{}", args.generals, args.traitors);
-    run_model(&model, "byzantine-sm", &stem, config, &command, &args.search)
+    let meta = Meta { name: "byzantine-sm", stem, config, command, scenarios: &["generals-sm", "byzantine-sm"] };
+    run_actor(model, meta, &args.search, replay)
 }
 
 /// `herald check retry-dedup`.
@@ -112,7 +115,7 @@ pub(crate) struct LinkArgs {
     search: SearchArgs,
 }
 
-pub(crate) fn retry_dedup(args: &LinkArgs) -> anyhow::Result<ExitCode> {
+pub(crate) fn retry_dedup(args: &LinkArgs, replay: Option<&ReplayOpts>) -> anyhow::Result<ExitCode> {
     let bare = if args.bare { " --bare" } else { "" };
     let command = format!(
         "herald check retry-dedup --messages {} --duplicates {} --timer-fires {}{bare}",
@@ -121,14 +124,15 @@ pub(crate) fn retry_dedup(args: &LinkArgs) -> anyhow::Result<ExitCode> {
     let config = json!({"messages": args.messages, "duplicates": args.duplicates, "timer_fires": args.timer_fires,
         "bare": args.bare, "network": "fair_loss", "timing": "asynchronous"});
     let stem = format!("retry-dedup-m{}-d{}{}", args.messages, args.duplicates, if args.bare { "-bare" } else { "" });
+    let meta = Meta { name: "retry-dedup", stem, config, command, scenarios: &["links", "retry-dedup"] };
     if args.bare {
         match links::bare(args.messages, args.duplicates) {
-            Ok(m) => run_model(&m, "retry-dedup", &stem, config, &command, &args.search),
+            Ok(m) => run_actor(m, meta, &args.search, replay),
             Err(e) => usage(e),
         }
     } else {
         match links::retry_dedup(args.messages, args.duplicates, args.timer_fires) {
-            Ok(m) => run_model(&m, "retry-dedup", &stem, config, &command, &args.search),
+            Ok(m) => run_actor(m, meta, &args.search, replay),
             Err(e) => usage(e),
         }
     }
@@ -141,6 +145,9 @@ pub(crate) enum FdTimingArg {
     Synchronous,
     /// No bound on delay: a message may arrive after any number of timers.
     Asynchronous,
+    /// Unbounded delay until a global stabilisation time the checker picks, then delay at most
+    /// 10 ms (checked for eventual strong accuracy).
+    PartiallySynchronous,
 }
 
 /// The detector of `herald check failure-detector`.
@@ -174,10 +181,11 @@ pub(crate) struct FdArgs {
     search: SearchArgs,
 }
 
-pub(crate) fn failure_detector(args: &FdArgs) -> anyhow::Result<ExitCode> {
+pub(crate) fn failure_detector(args: &FdArgs, replay: Option<&ReplayOpts>) -> anyhow::Result<ExitCode> {
     let (timing, timing_name) = match args.timing {
         FdTimingArg::Synchronous => (fd::FdTiming::Synchronous, "synchronous"),
         FdTimingArg::Asynchronous => (fd::FdTiming::Asynchronous, "asynchronous"),
+        FdTimingArg::PartiallySynchronous => (fd::FdTiming::PartiallySynchronous, "partially-synchronous"),
     };
     let (kind, detector_name) = match args.detector {
         FdDetectorArg::Timeout => (fd::Kind::Timeout, "timeout"),
@@ -191,11 +199,15 @@ pub(crate) fn failure_detector(args: &FdArgs) -> anyhow::Result<ExitCode> {
         "herald check failure-detector --timing {timing_name} --detector {detector_name} --nodes {} --timer-fires {} --crashes {}",
         args.nodes, args.timer_fires, args.crashes
     );
-    let config = json!({"timing": timing_name, "detector": detector_name, "nodes": args.nodes,
+    let mut config = json!({"timing": timing_name, "detector": detector_name, "nodes": args.nodes,
         "timer_fires": args.timer_fires, "crashes": args.crashes, "network": "reliable",
         "ping_interval_ms": fd::PING_INTERVAL.as_millis() as u64, "timeout_ms": fd::TIMEOUT.as_millis() as u64});
+    if matches!(args.timing, FdTimingArg::PartiallySynchronous) {
+        config["delay_max_after_gst_ms"] = json!(fd::DELAY_MAX.as_millis() as u64);
+    }
     let stem = format!("fd-{detector_name}-{timing_name}-n{}", args.nodes);
-    run_model(&model, "failure-detector", &stem, config, &command, &args.search)
+    let meta = Meta { name: "failure-detector", stem, config, command, scenarios: &["failure-detector"] };
+    run_actor(model, meta, &args.search, replay)
 }
 
 /// `herald check two-generals`.
@@ -211,7 +223,7 @@ pub(crate) struct TwoGeneralsArgs {
     search: SearchArgs,
 }
 
-pub(crate) fn two_generals(args: &TwoGeneralsArgs) -> anyhow::Result<ExitCode> {
+pub(crate) fn two_generals(args: &TwoGeneralsArgs, replay: Option<&ReplayOpts>) -> anyhow::Result<ExitCode> {
     let model = match two_generals::ack_chain(args.stages, args.messengers) {
         Ok(m) => m,
         Err(e) => return usage(e),
@@ -220,5 +232,6 @@ pub(crate) fn two_generals(args: &TwoGeneralsArgs) -> anyhow::Result<ExitCode> {
     let config =
         json!({"stages": args.stages, "messengers": args.messengers, "network": "fair_loss", "timing": "synchronous"});
     let stem = format!("two-generals-d{}-k{}", args.stages, args.messengers);
-    run_model(&model, "two-generals", &stem, config, &command, &args.search)
+    let meta = Meta { name: "two-generals", stem, config, command, scenarios: &["two-generals"] };
+    run_actor(model, meta, &args.search, replay)
 }

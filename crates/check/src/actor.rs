@@ -15,7 +15,13 @@
 //!   clock jumps to its deadline; under the *asynchronous* model any pending timer may fire at any
 //!   time and the clock stays at zero; under the *unbounded-delay* model timers fire in deadline
 //!   order and move the clock as under the synchronous one, but messages in flight do not hold
-//!   them back (a message may arrive after any number of later timers: no bound on delay).
+//!   them back (a message may arrive after any number of later timers: no bound on delay);
+//!   under the *partially synchronous* model, delay is unbounded (as under unbounded delay) until
+//!   an unknown global stabilisation time: **Stabilise** (GST; weakly fair, taken once, nodes are
+//!   not told) may happen at any step, and from then on every message in flight or sent later must
+//!   arrive within `delay_max` of GST or of its send (its *due* time): a timer fires only if every
+//!   message in flight is due after its deadline, and **Wait** (not fair) lets time pass to the
+//!   earliest due time, so that messages can arrive as late as the bound allows.
 //! - **Crash** an honest node (at most `crashes_max` times; not fair): its in-memory state and
 //!   timers are lost. With `recover`, a crashed node may **Recover**: a fresh node from the
 //!   factory gets `on_recover` with the durable storage it had persisted.
@@ -38,6 +44,7 @@ use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::fmt::Debug;
 use std::hash::Hash;
+use std::time::Duration;
 
 /// The network semantics.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -64,12 +71,32 @@ pub enum Timing {
     /// see time pass without an answer. (Processes stay timely: a subset of the asynchronous
     /// model's runs, so a violation found here is one of the asynchronous model.)
     UnboundedDelay,
+    /// Partial synchrony (Dwork, Lynch & Stockmeyer): as `UnboundedDelay` until the global
+    /// stabilisation time (GST), a nondeterministic step the checker may take at any point, once,
+    /// without telling the nodes; from GST on, a message in flight at GST arrives by GST +
+    /// `delay_max` and one sent later by its send time + `delay_max`. Messages may take the whole
+    /// bound: the `Wait` action moves the clock to the earliest due time (never past a pending
+    /// timer's deadline), and a timer fires only while every message in flight is due after it
+    /// (a message due at a timer's deadline arrives first). With `delay_max` zero, after GST this
+    /// is `Synchronous`.
+    PartiallySynchronous {
+        /// The delay bound that holds after GST.
+        delay_max: Duration,
+    },
 }
 
 impl Timing {
     /// Whether the clock runs (timers get deadlines and fire in their order).
     pub fn clocked(self) -> bool {
         self != Self::Asynchronous
+    }
+
+    /// The post-GST delay bound (ns), under partial synchrony.
+    fn partial(self) -> Option<u64> {
+        match self {
+            Self::PartiallySynchronous { delay_max } => Some(nanos(delay_max)),
+            _ => None,
+        }
     }
 }
 
@@ -109,6 +136,19 @@ pub struct Envelope<M> {
     pub to: NodeId,
     /// The message.
     pub msg: M,
+    /// Under [`Timing::PartiallySynchronous`] after GST: the clock reading (ns) by which it must
+    /// be delivered. [`NO_BOUND`] otherwise (it does not split states).
+    pub due: u64,
+}
+
+/// The due time of a message that has no delay bound.
+pub const NO_BOUND: u64 = u64::MAX;
+
+impl<M> Envelope<M> {
+    /// An envelope without a delay bound.
+    pub fn new(from: NodeId, to: NodeId, msg: M) -> Self {
+        Self { from, to, msg, due: NO_BOUND }
+    }
 }
 
 /// A state of an [`ActorModel`].
@@ -126,6 +166,8 @@ pub struct ActorState<N: Node + Clone + Eq + Hash + Debug> {
     pub durable: Vec<Durable>,
     /// The clock (ns); stays 0 under [`Timing::Asynchronous`].
     pub now: u64,
+    /// Under [`Timing::PartiallySynchronous`]: the clock reading at GST, once it has happened.
+    pub gst: Option<u64>,
     /// Which domain messages the Byzantine nodes have sent.
     pub forged: Vec<bool>,
     /// Crashes so far.
@@ -156,10 +198,17 @@ pub enum ActorAction<M, T> {
     Recover(NodeId),
     /// A Byzantine node sends domain message `i`.
     Forge(usize),
+    /// The global stabilisation time (partial synchrony): from now on delay is bounded.
+    Stabilise,
+    /// Time passes, to the earliest due time of a message in flight (partial synchrony, after GST).
+    Wait,
 }
 
 /// A property of an actor system.
 pub type ActorProperty<N> = Property<ActorModel<N>>;
+
+/// A representative function for an actor model's symmetry reduction.
+pub type Representative<N> = fn(&ActorModel<N>, &ActorState<N>) -> ActorState<N>;
 
 /// Nodes plus a system model: see the module documentation.
 pub struct ActorModel<N: Node + Clone + Eq + Hash + Debug + Send + Sync>
@@ -188,6 +237,8 @@ where
     properties: Vec<fn() -> ActorProperty<N>>,
     /// States to start from instead of the casts' initial states (see [`ActorModel::starting_from`]).
     roots: Vec<ActorState<N>>,
+    /// The representative function for symmetry reduction (see [`ActorModel::symmetry`]).
+    symmetry: Option<Representative<N>>,
     factory: fn(&Cast<N>, NodeId) -> N,
     peers: Vec<Vec<NodeId>>,
 }
@@ -228,6 +279,14 @@ pub enum ActorError {
     /// Too many casts.
     #[error("casts: at most 65536")]
     TooMany,
+    /// Nodes are not interchangeable in this cast: [`ActorModel::symmetric_nodes`] does not apply.
+    #[error("symmetry: nodes of cast {cast} are not interchangeable ({why})")]
+    NotSymmetric {
+        /// The cast.
+        cast: usize,
+        /// Why.
+        why: &'static str,
+    },
 }
 
 impl<N: Node + Clone + Eq + Hash + Debug + Send + Sync> ActorModel<N>
@@ -266,6 +325,7 @@ where
             record_outputs: false,
             properties: Vec::new(),
             roots: Vec::new(),
+            symmetry: None,
             factory,
             peers,
         })
@@ -277,13 +337,49 @@ where
         self
     }
 
+    /// Symmetry reduction: with [`Options::symmetry`](crate::Options::symmetry) the search
+    /// fingerprints `representative(state)` instead of the state. It must map every state of an
+    /// equivalence class to one member of it, and equivalent states must satisfy the same
+    /// properties and have equivalent successors (for interchangeable nodes: relabelling node ids
+    /// consistently in nodes, messages, timers, storage and observations). For that case use
+    /// [`ActorModel::symmetric_nodes`], which builds the representative and checks the casts.
+    pub fn symmetry(mut self, representative: Representative<N>) -> Self {
+        self.symmetry = Some(representative);
+        self
+    }
+
     /// The same model explored from `states` (reached states of this model, for example a prefix
     /// of a counterexample) instead of the casts' initial states: exhaustive checking from the
-    /// middle of a run. Traces of paths from such a state start at that state (no `Start` events).
+    /// middle of a run. Traces of paths from such a state start at that state (no `Start` events),
+    /// unless it is its cast's initial state.
     pub fn starting_from(mut self, states: Vec<ActorState<N>>) -> Self {
         assert!(states.iter().all(|s| usize::from(s.cast) < self.casts.len()), "states of this model's casts");
         self.roots = states;
         self
+    }
+
+    /// Cast `c`'s initial state: every honest node's `on_start`, in id order, at time zero.
+    pub fn initial_of(&self, c: usize) -> ActorState<N> {
+        let cast = &self.casts[c];
+        let n = cast.nodes.len();
+        let mut s = ActorState {
+            cast: c as u16,
+            nodes: cast.nodes.clone(),
+            network: Vec::new(),
+            timers: vec![Vec::new(); n],
+            durable: vec![Durable::default(); n],
+            now: 0,
+            gst: None,
+            forged: vec![false; cast.domain.len()],
+            crashes: 0,
+            duplicates: 0,
+            fires: 0,
+            outputs: vec![Vec::new(); n],
+        };
+        for i in 0..n {
+            self.run(&mut s, i, |node, ctx| node.on_start(ctx));
+        }
+        s
     }
 
     /// The casts.
@@ -317,7 +413,8 @@ where
         for e in &effects {
             match e {
                 Effect::Send { to, msg } if to.index() < state.nodes.len() => {
-                    state.network.push(Envelope { from: NodeId(id as u32), to: *to, msg: msg.clone() });
+                    let due = self.due_of(state);
+                    state.network.push(Envelope { from: NodeId(id as u32), to: *to, msg: msg.clone(), due });
                 }
                 Effect::Output(o) if self.record_outputs => state.outputs[id].push(codec::encode(o)),
                 Effect::Send { .. } | Effect::SendBytes { .. } | Effect::Output(_) => {}
@@ -334,6 +431,31 @@ where
         }
         self.canonicalise(state);
         effects
+    }
+
+    /// The due time of a message sent now.
+    fn due_of(&self, state: &ActorState<N>) -> u64 {
+        match (self.timing.partial(), state.gst) {
+            (Some(delay), Some(_)) => state.now.saturating_add(delay),
+            _ => NO_BOUND,
+        }
+    }
+
+    /// Whether a timer with deadline `at` may fire in `state` as far as messages in flight go.
+    fn messages_allow(&self, state: &ActorState<N>, at: u64) -> bool {
+        match self.timing {
+            Timing::Synchronous => state.network.is_empty(),
+            Timing::PartiallySynchronous { .. } => state.network.iter().all(|e| e.due > at),
+            Timing::Asynchronous | Timing::UnboundedDelay => true,
+        }
+    }
+
+    /// Under partial synchrony after GST: the time `Wait` moves the clock to, if it may.
+    fn wait_until(&self, state: &ActorState<N>) -> Option<u64> {
+        state.gst?;
+        let due = state.network.iter().map(|e| e.due).min()?;
+        let timers_first = state.timers.iter().flatten().any(|(_, at)| *at < due);
+        (due > state.now && due != NO_BOUND && !timers_first).then_some(due)
     }
 
     fn canonicalise(&self, state: &mut ActorState<N>) {
@@ -409,10 +531,25 @@ where
             }
             ActorAction::Forge(k) => {
                 let f = &self.cast_of(s).domain[*k];
-                let env = Envelope { from: f.from, to: f.to, msg: f.msg.clone() };
+                let env = Envelope { from: f.from, to: f.to, msg: f.msg.clone(), due: self.due_of(s) };
                 s.forged[*k] = true;
                 s.network.push(env);
                 self.canonicalise(s);
+                Vec::new()
+            }
+            ActorAction::Stabilise => {
+                let delay = self.timing.partial()?;
+                if s.gst.is_some() {
+                    return None;
+                }
+                s.gst = Some(s.now);
+                let due = s.now.saturating_add(delay);
+                s.network.iter_mut().for_each(|e| e.due = due);
+                self.canonicalise(s);
+                Vec::new()
+            }
+            ActorAction::Wait => {
+                s.now = self.wait_until(s)?;
                 Vec::new()
             }
         })
@@ -427,7 +564,7 @@ where
             let kind = match e {
                 Effect::Send { to, msg } => send_event(NodeId(node), *to, msg),
                 Effect::SendBytes { to, bytes } => {
-                    EventKind::Drop { to: to.0, msg: msg_id(&(node, to, bytes)), reason: DropReason::Corrupt }
+                    EventKind::Drop { to: to.0, msg: bytes_id(&(node, to, bytes)), reason: DropReason::Corrupt }
                 }
                 Effect::SetTimer { timer, .. } => EventKind::TimerSet { timer: codec::to_json(timer), at: step + 1 },
                 Effect::CancelTimer { timer } => EventKind::TimerCancel { timer: codec::to_json(timer) },
@@ -439,16 +576,22 @@ where
     }
 }
 
-/// A message's trace id: the fingerprint of its envelope, within JSON's exact integers.
-fn msg_id<T: Hash + ?Sized>(envelope: &T) -> u64 {
-    fingerprint(envelope) & ((1 << 53) - 1)
+/// A message's trace id: the fingerprint of (sender, receiver, message), within JSON's exact
+/// integers. The due time is not part of it: the send and the delivery of one message share it.
+fn msg_id<M: Hash>(env: &Envelope<M>) -> u64 {
+    fingerprint(&(env.from, env.to, &env.msg)) & ((1 << 53) - 1)
+}
+
+/// A raw-bytes send's trace id.
+fn bytes_id<T: Hash + ?Sized>(send: &T) -> u64 {
+    fingerprint(send) & ((1 << 53) - 1)
 }
 
 fn send_event<M: herald_core::Message>(from: NodeId, to: NodeId, msg: &M) -> EventKind {
     let bytes = codec::encode(msg);
     EventKind::Send {
         to: to.0,
-        msg: msg_id(&Envelope { from, to, msg: msg.clone() }),
+        msg: msg_id(&Envelope::new(from, to, msg.clone())),
         size: bytes.len() as u32,
         body: codec::to_json(msg),
         bytes: Some(hex(&bytes)),
@@ -467,30 +610,7 @@ where
         if !self.roots.is_empty() {
             return self.roots.clone();
         }
-        self.casts
-            .iter()
-            .enumerate()
-            .map(|(c, cast)| {
-                let n = cast.nodes.len();
-                let mut s = ActorState {
-                    cast: c as u16,
-                    nodes: cast.nodes.clone(),
-                    network: Vec::new(),
-                    timers: vec![Vec::new(); n],
-                    durable: vec![Durable::default(); n],
-                    now: 0,
-                    forged: vec![false; cast.domain.len()],
-                    crashes: 0,
-                    duplicates: 0,
-                    fires: 0,
-                    outputs: vec![Vec::new(); n],
-                };
-                for i in 0..n {
-                    self.run(&mut s, i, |node, ctx| node.on_start(ctx));
-                }
-                s
-            })
-            .collect()
+        (0..self.casts.len()).map(|c| self.initial_of(c)).collect()
     }
 
     fn actions(&self, s: &Self::State, out: &mut Vec<Self::Action>) {
@@ -513,7 +633,7 @@ where
         if s.fires < self.timer_fires_max {
             let earliest = s.timers.iter().flatten().map(|(_, at)| *at).min();
             let clocked = self.timing.clocked();
-            if self.timing != Timing::Synchronous || s.network.is_empty() {
+            if earliest.is_some_and(|at| self.messages_allow(s, at)) {
                 for (i, timers) in s.timers.iter().enumerate() {
                     for (t, at) in timers {
                         if !clocked || Some(*at) == earliest {
@@ -521,6 +641,13 @@ where
                         }
                     }
                 }
+            }
+        }
+        if self.timing.partial().is_some() {
+            if s.gst.is_none() {
+                out.push(ActorAction::Stabilise);
+            } else if self.wait_until(s).is_some() {
+                out.push(ActorAction::Wait);
             }
         }
         for i in 0..s.nodes.len() {
@@ -554,8 +681,19 @@ where
         self.properties.iter().map(|p| p()).collect()
     }
 
+    fn representative(&self, s: &Self::State) -> Self::State {
+        match self.symmetry {
+            Some(f) => f(self, s),
+            None => s.clone(),
+        }
+    }
+
+    fn has_symmetry(&self) -> bool {
+        self.symmetry.is_some()
+    }
+
     fn is_fair(&self, a: &Self::Action) -> bool {
-        matches!(a, ActorAction::Deliver(_) | ActorAction::Fire(..))
+        matches!(a, ActorAction::Deliver(_) | ActorAction::Fire(..) | ActorAction::Stabilise)
     }
 
     fn describe_state(&self, s: &Self::State) -> Value {
@@ -564,6 +702,7 @@ where
             "nodes": s.nodes.iter().map(|n| n.as_ref().map(|n| format!("{n:?}"))).collect::<Vec<_>>(),
             "in_flight": s.network.len(),
             "now_ns": s.now,
+            "gst_ns": s.gst,
         })
     }
 
@@ -572,7 +711,7 @@ where
     }
 
     fn trace_prelude(&self, init: &Self::State) -> Vec<TraceEvent> {
-        if !self.roots.is_empty() {
+        if !self.roots.is_empty() && *init != self.initial_of(usize::from(init.cast)) {
             return Vec::new(); // the run started before the root state
         }
         let cast = self.cast_of(init);
@@ -624,6 +763,9 @@ where
                 let f = &self.cast_of(from).domain[*k];
                 out.push(TraceEvent::new(step, f.from.0, send_event(f.from, f.to, &f.msg)));
             }
+            // GST is the end of the asynchronous period: the schema's `heal`.
+            ActorAction::Stabilise => out.push(TraceEvent::new(step, 0, EventKind::Heal)),
+            ActorAction::Wait => {}
         }
         out
     }
@@ -645,4 +787,112 @@ pub fn subsets(n: usize, k: usize) -> Vec<BTreeSet<NodeId>> {
     let mut out = Vec::new();
     go(0, n, k, &mut Vec::new(), &mut out);
     out
+}
+
+/// A value that names nodes, relabelled by a permutation of node ids: `perm[i]` is node `i`'s new
+/// id. Implemented by the nodes, messages, timers and observations of a protocol whose nodes are
+/// interchangeable, for [`ActorModel::symmetric_nodes`].
+pub trait Relabel {
+    /// `self` with every node id `i` it holds replaced by `perm[i]`.
+    #[must_use]
+    fn relabel(&self, perm: &[NodeId]) -> Self;
+}
+
+/// The most nodes [`ActorModel::symmetric_nodes`] permutes (it tries every permutation: 5! = 120).
+pub const SYMMETRIC_NODES_MAX: usize = 5;
+
+impl<N: Node + Clone + Eq + Hash + Debug + Send + Sync + Relabel> ActorModel<N>
+where
+    N::Msg: Send + Sync + Relabel,
+    N::Timer: Send + Sync + Relabel,
+    N::Output: Relabel,
+{
+    /// Symmetry reduction for interchangeable nodes: the representative of a state is the
+    /// relabelling of its node ids (in nodes, messages in flight, timers, durable storage and
+    /// recorded observations, consistently) with the least fingerprint, over every permutation.
+    /// Refused unless every node of every cast is honest and every cast's initial state is
+    /// unchanged by every relabelling; the nodes must also not draw randomness (a node's stream
+    /// follows its id) — the caller's promise.
+    pub fn symmetric_nodes(self) -> Result<Self, ActorError> {
+        let n = self.peers.len();
+        if n > SYMMETRIC_NODES_MAX {
+            return Err(ActorError::NotSymmetric { cast: 0, why: "more than 5 nodes" });
+        }
+        let perms = permutations(n);
+        for (c, cast) in self.casts.iter().enumerate() {
+            if cast.nodes.iter().any(Option::is_none) || !cast.domain.is_empty() {
+                return Err(ActorError::NotSymmetric { cast: c, why: "it has Byzantine nodes" });
+            }
+            let init = self.initial_of(c);
+            if perms.iter().any(|p| relabelled(&self, &init, p) != init) {
+                return Err(ActorError::NotSymmetric { cast: c, why: "relabelling changes its initial state" });
+            }
+        }
+        Ok(self.symmetry(canonical_relabelling::<N>))
+    }
+}
+
+/// Every permutation of `0..n`, as `perm[i]` = node i's new id.
+fn permutations(n: usize) -> Vec<Vec<NodeId>> {
+    fn go(rest: &mut Vec<NodeId>, cur: &mut Vec<NodeId>, out: &mut Vec<Vec<NodeId>>) {
+        if rest.is_empty() {
+            out.push(cur.clone());
+            return;
+        }
+        for i in 0..rest.len() {
+            let x = rest.remove(i);
+            cur.push(x);
+            go(rest, cur, out);
+            cur.pop();
+            rest.insert(i, x);
+        }
+    }
+    let mut out = Vec::new();
+    go(&mut NodeId::range(n).collect(), &mut Vec::new(), &mut out);
+    out
+}
+
+/// `s` with node `i` renamed `perm[i]` everywhere.
+fn relabelled<N>(model: &ActorModel<N>, s: &ActorState<N>, perm: &[NodeId]) -> ActorState<N>
+where
+    N: Node + Clone + Eq + Hash + Debug + Send + Sync + Relabel,
+    N::Msg: Send + Sync + Relabel,
+    N::Timer: Send + Sync + Relabel,
+    N::Output: Relabel,
+{
+    let n = s.nodes.len();
+    let mut t = s.clone();
+    for i in 0..n {
+        let j = perm[i].index();
+        t.nodes[j] = s.nodes[i].as_ref().map(|node| node.relabel(perm));
+        let mut timers: Vec<_> = s.timers[i].iter().map(|(tm, at)| (tm.relabel(perm), *at)).collect();
+        timers.sort_by(|a, b| a.0.cmp(&b.0));
+        t.timers[j] = timers;
+        t.durable[j] = s.durable[i].clone();
+        t.outputs[j] = s.outputs[i]
+            .iter()
+            .map(|b| codec::decode::<N::Output>(b).map_or_else(|_| b.clone(), |o| codec::encode(&o.relabel(perm))))
+            .collect();
+    }
+    for e in &mut t.network {
+        *e = Envelope { from: perm[e.from.index()], to: perm[e.to.index()], msg: e.msg.relabel(perm), due: e.due };
+    }
+    model.canonicalise(&mut t);
+    t
+}
+
+/// The relabelling of `s` with the least fingerprint (the representative [`ActorModel::symmetric_nodes`]
+/// installs).
+pub fn canonical_relabelling<N>(model: &ActorModel<N>, s: &ActorState<N>) -> ActorState<N>
+where
+    N: Node + Clone + Eq + Hash + Debug + Send + Sync + Relabel,
+    N::Msg: Send + Sync + Relabel,
+    N::Timer: Send + Sync + Relabel,
+    N::Output: Relabel,
+{
+    permutations(s.nodes.len())
+        .iter()
+        .map(|p| relabelled(model, s, p))
+        .min_by_key(fingerprint)
+        .expect("at least the identity")
 }

@@ -19,7 +19,12 @@
 //!
 //! - A trace of the simulator replays as a path of an [`actor::ActorModel`] over the same nodes
 //!   ([`replay`]), and the search can start from any state along it
-//!   ([`actor::ActorModel::starting_from`]).
+//!   ([`actor::ActorModel::starting_from`]); `herald check replay` does both from the command line.
+//! - Actor models run under synchronous, asynchronous, unbounded-delay or partially synchronous
+//!   timing ([`actor::Timing`]: a nondeterministic GST, then a delay bound), and may reduce by
+//!   symmetry ([`actor::ActorModel::symmetry`], [`actor::ActorModel::symmetric_nodes`]). Symmetry
+//!   is refused with `eventually` properties ([`search::SYMMETRY_AND_LIVENESS`]) and for models
+//!   without a representative, rather than ignored.
 //!
 //! Threads and the wall clock live only in [`pool`]; nothing here does IO except the progress line
 //! on standard error and [`write_trace`]'s writer.

@@ -17,9 +17,17 @@
 //! model says otherwise ([`Model::is_fair`]). Enabledness counts every non-stuttering step of a state,
 //! including steps into P-states, which is what lets fairness force an exit.
 //!
-//! The graph is built without symmetry reduction (fairness of an action on a representative is not
-//! the fairness of the original action) and is explored sequentially; its order is that of a BFS,
-//! so the lasso reported is a pure function of the model.
+//! The graph is built without symmetry reduction, and [`check`](crate::check) refuses the
+//! combination rather than ignore the option: fairness here is per action value, and on a
+//! symmetry-reduced graph a state stands for its whole orbit, so an edge labelled `a` out of a
+//! representative is, in the state it stands for, the permuted action π(a). A cycle of
+//! representatives unrolls into a model path from s to π(s), repeated until π returns to the
+//! identity, along which the enabled actions are permuted at each lap; "a is enabled everywhere
+//! and taken somewhere in C" therefore says nothing about any one action of the unrolled cycle,
+//! so a reduced component can look fair when no model cycle is, and the converse (Emerson & Sistla
+//! handle this with annotated quotient structures, which this checker does not build). The graph
+//! is explored sequentially; its order is that of a BFS, so the lasso reported is a pure function
+//! of the model.
 
 use crate::fingerprint::fingerprint;
 use crate::model::{Expectation, Model, Path, Property};

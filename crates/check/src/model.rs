@@ -42,6 +42,12 @@ pub trait Model: Sync + Sized {
         state.clone()
     }
 
+    /// Whether [`Model::representative`] is more than the identity. [`check`](crate::check)
+    /// refuses symmetry reduction for a model without one rather than ignore the option.
+    fn has_symmetry(&self) -> bool {
+        false
+    }
+
     /// Whether `action` is weakly fair: if it stays enabled forever, it is eventually taken. Only
     /// `eventually` properties use this. The default makes every action weakly fair; a lossy
     /// network's drop actions, for instance, should not be.

@@ -5,11 +5,15 @@
 //! order: a `deliver` becomes `Deliver` of the message its `send` carried (decoded from the send's
 //! `bytes`), a `drop` for loss `Drop`, a `duplicate` `Duplicate`, a `timer_fire` `Fire`, `crash` and
 //! `recover` theirs, and a `send` by a node the model treats as Byzantine the `Forge` of the domain
-//! message it matches. Each action must be enabled in the model's state at that point (so the
-//! trace is a run of the model's system model, budgets included), and each `output` the trace shows
-//! for a step must be exactly what the model's node produced on that step: the checker confirms the
-//! simulator's observations with its own run of the same nodes. Everything else in the trace
-//! (`start`, honest sends, timer sets, persists) is an effect the model recomputes.
+//! message it matches (taken when the message is first needed: just before its delivery, loss or
+//! duplication, so that a traitor's send at a round boundary waits for the honest nodes' timers of
+//! that boundary; at the end if never). Each action must be enabled in the model's state at that
+//! point (so the trace is a run of the model's system model, budgets included), and each `output`
+//! the trace shows — for the nodes' start, then for each step — must be exactly what the model's
+//! node produced: the checker confirms the simulator's observations with its own run of the same
+//! nodes. Everything else in the trace (`start`, honest sends, timer sets, persists, and whatever
+//! a Byzantine node's strategy does besides sending) is an effect the model recomputes or has no
+//! counterpart for.
 //!
 //! What the replay gives: the path, and for each `always` property the first step at which it
 //! fails along it. With the path, [`ActorModel::starting_from`] explores from its first state (a
@@ -19,9 +23,12 @@
 //! Not covered: traces whose messages carry no `bytes` (they cannot be decoded), adversary events
 //! (`modify`, `inject`, `replay`) and drops for reasons other than loss, which `ActorModel` has no
 //! action for; and timing: the model's timing rules decide what is enabled, so a simulator run
-//! that the checker's timing model does not allow is refused with the step that breaks it.
+//! that the checker's timing model does not allow is refused with the step that breaks it. Under
+//! [`Timing::PartiallySynchronous`](crate::actor::Timing) the GST and `Wait` steps have no
+//! counterpart in a trace (nothing in the schema says "time passed here"), so only runs that never
+//! need them replay.
 
-use crate::actor::{ActorAction, ActorModel, ActorState, Envelope};
+use crate::actor::{ActorAction, ActorModel, ActorState, Envelope, NO_BOUND};
 use crate::model::{Expectation, Model, Path};
 use herald_core::trace::{DropReason, EventKind, TraceEvent};
 use herald_core::{Node, NodeId, codec};
@@ -115,9 +122,20 @@ where
 
     fn replay_from(&self, init: ActorState<N>, events: &[TraceEvent]) -> Result<Path<Self>, ReplayError> {
         let mut sent: BTreeMap<u64, N::Msg> = BTreeMap::new();
+        // The outputs not shown yet of the last step's node (at first: of every node's start).
+        let mut pending: Vec<(u32, serde_json::Value)> = self
+            .trace_prelude(&init)
+            .into_iter()
+            .filter_map(|e| match e.kind {
+                EventKind::Output { value } => Some((e.node, value)),
+                _ => None,
+            })
+            .collect();
         let mut path: Path<Self> = Path { states: vec![init], actions: Vec::new(), loop_start: None };
-        // The outputs the last step's node produced that the trace has not shown yet.
-        let mut pending: Vec<(u32, serde_json::Value)> = Vec::new();
+        // Byzantine sends not forged yet: a Byzantine node's message enters the network when it is
+        // first needed (its delivery, loss or duplication), so that a send the simulator made at a
+        // round boundary waits for the honest nodes' timers of that boundary.
+        let mut deferred: Vec<(usize, Envelope<N::Msg>)> = Vec::new();
         for (i, e) in events.iter().enumerate() {
             if let EventKind::Send { msg, bytes, .. } = &e.kind {
                 let decoded = bytes.as_deref().and_then(unhex).and_then(|b| codec::decode::<N::Msg>(&b).ok());
@@ -125,7 +143,11 @@ where
                     sent.insert(*msg, m);
                 }
             }
+            let byzantine = self.cast_of(path.last()).nodes.get(e.node as usize).is_some_and(Option::is_none);
             if let EventKind::Output { value } = &e.kind {
+                if byzantine {
+                    continue; // a Byzantine node's observations are its strategy's business
+                }
                 match pending.first() {
                     Some((node, expected)) if *node == e.node && expected == value => {
                         pending.remove(0);
@@ -141,8 +163,19 @@ where
                 }
                 continue;
             }
-            let state = path.last().clone();
-            let Some(action) = self.action_of(i, e, &state, &sent)? else { continue };
+            if byzantine {
+                if let EventKind::Send { to, msg, .. } = &e.kind {
+                    let m = sent
+                        .get(msg)
+                        .cloned()
+                        .ok_or_else(|| ReplayError::Undecodable { event: i, what: format!("message {msg}") })?;
+                    deferred.push((i, Envelope::new(NodeId(e.node), NodeId(*to), m)));
+                }
+                if !matches!(e.kind, EventKind::Deliver { .. } | EventKind::Drop { .. } | EventKind::Duplicate { .. }) {
+                    continue; // its start, timers and sends are its strategy's, not the model's
+                }
+            }
+            let Some(mut action) = self.action_of(i, e, path.last(), &sent)? else { continue };
             if let Some((node, expected)) = pending.first() {
                 return Err(ReplayError::Observation {
                     event: i,
@@ -151,23 +184,19 @@ where
                     found: "nothing".into(),
                 });
             }
-            let mut enabled = Vec::new();
-            self.actions(&state, &mut enabled);
-            if !enabled.contains(&action) {
-                return Err(ReplayError::NotEnabled { event: i, action: format!("{action:?}") });
+            if let ActorAction::Deliver(env) | ActorAction::Drop(env) | ActorAction::Duplicate(env) = &action {
+                let missing =
+                    !path.last().network.iter().any(|f| f.from == env.from && f.to == env.to && f.msg == env.msg);
+                let forged =
+                    deferred.iter().position(|(_, d)| d.from == env.from && d.to == env.to && d.msg == env.msg);
+                if let (true, Some(k)) = (missing, forged) {
+                    let (at, d) = deferred.remove(k);
+                    let forge = self.forge_of(at, &d, path.last())?;
+                    self.step(&mut path, at, forge)?;
+                    action = self.action_of(i, e, path.last(), &sent)?.expect("the same event");
+                }
             }
-            let actor = actor_of(&action, e.node);
-            pending = self
-                .effects_of(&state, &action)
-                .into_iter()
-                .filter_map(|eff| match eff {
-                    herald_core::Effect::Output(o) => Some((actor, codec::to_json(&o))),
-                    _ => None,
-                })
-                .collect();
-            let next = self.next_state(&state, &action).expect("an enabled action has a successor");
-            path.states.push(next);
-            path.actions.push(action);
+            pending = self.step(&mut path, i, action)?;
         }
         if let Some((node, expected)) = pending.first() {
             return Err(ReplayError::Observation {
@@ -177,7 +206,62 @@ where
                 found: "nothing".into(),
             });
         }
+        // Byzantine messages the trace never delivers still entered the network.
+        for (at, d) in deferred {
+            let forge = self.forge_of(at, &d, path.last())?;
+            self.step(&mut path, at, forge)?;
+        }
         Ok(path)
+    }
+
+    /// Takes `action` (event `i`) from the path's last state, if enabled; returns the outputs it
+    /// produced, for the trace to show next.
+    fn step(
+        &self,
+        path: &mut Path<Self>,
+        i: usize,
+        action: ActionOf<N>,
+    ) -> Result<Vec<(u32, serde_json::Value)>, ReplayError> {
+        let state = path.last();
+        let mut enabled = Vec::new();
+        self.actions(state, &mut enabled);
+        if !enabled.contains(&action) {
+            let mut what = show(&action);
+            if matches!(action, ActorAction::Fire(..)) && state.fires >= self.timer_fires_max {
+                what.push_str(&format!(" (the model's {} timer firings are spent)", self.timer_fires_max));
+            }
+            if matches!(action, ActorAction::Duplicate(..)) && state.duplicates >= self.duplicates_max {
+                what.push_str(&format!(" (the model allows {} duplications)", self.duplicates_max));
+            }
+            return Err(ReplayError::NotEnabled { event: i, action: what });
+        }
+        let actor = actor_of(&action);
+        let outputs = self
+            .effects_of(state, &action)
+            .into_iter()
+            .filter_map(|eff| match eff {
+                herald_core::Effect::Output(o) => actor.map(|a| (a, codec::to_json(&o))),
+                _ => None,
+            })
+            .collect();
+        let next = self.next_state(state, &action).expect("an enabled action has a successor");
+        path.states.push(next);
+        path.actions.push(action);
+        Ok(outputs)
+    }
+
+    /// The `Forge` of the domain message a Byzantine node's send (event `i`) matches.
+    fn forge_of(&self, i: usize, env: &Envelope<N::Msg>, state: &ActorState<N>) -> Result<ActionOf<N>, ReplayError> {
+        let domain = &self.cast_of(state).domain;
+        (0..domain.len())
+            .find(|&k| {
+                !state.forged[k] && domain[k].from == env.from && domain[k].to == env.to && domain[k].msg == env.msg
+            })
+            .map(ActorAction::Forge)
+            .ok_or_else(|| ReplayError::Unsupported {
+                event: i,
+                what: format!("Byzantine node {}'s message to {}, outside its domain", env.from, env.to),
+            })
     }
 
     /// The action event `e` stands for; `None` for an effect the model recomputes.
@@ -192,17 +276,23 @@ where
         let message = |id: u64| {
             sent.get(&id).cloned().ok_or_else(|| ReplayError::Undecodable { event: i, what: format!("message {id}") })
         };
-        let byzantine = self.cast_of(state).nodes.get(node.index()).is_some_and(Option::is_none);
+        // The copy in flight (the earliest due, if copies differ only in that), or a fresh envelope
+        // that the enabledness check then refuses.
+        let in_flight = |from: NodeId, to: NodeId, msg: N::Msg| {
+            state
+                .network
+                .iter()
+                .filter(|e| e.from == from && e.to == to && e.msg == msg)
+                .min_by_key(|e| e.due)
+                .cloned()
+                .unwrap_or_else(|| Envelope::new(from, to, msg))
+        };
         Ok(Some(match &e.kind {
-            EventKind::Deliver { from, msg } => {
-                ActorAction::Deliver(Envelope { from: NodeId(*from), to: node, msg: message(*msg)? })
-            }
+            EventKind::Deliver { from, msg } => ActorAction::Deliver(in_flight(NodeId(*from), node, message(*msg)?)),
             EventKind::Drop { to, msg, reason: DropReason::Loss } => {
-                ActorAction::Drop(Envelope { from: node, to: NodeId(*to), msg: message(*msg)? })
+                ActorAction::Drop(in_flight(node, NodeId(*to), message(*msg)?))
             }
-            EventKind::Duplicate { to, msg } => {
-                ActorAction::Duplicate(Envelope { from: node, to: NodeId(*to), msg: message(*msg)? })
-            }
+            EventKind::Duplicate { to, msg } => ActorAction::Duplicate(in_flight(node, NodeId(*to), message(*msg)?)),
             EventKind::TimerFire { timer } => {
                 let t: N::Timer = serde_json::from_value(timer.clone())
                     .map_err(|_| ReplayError::Undecodable { event: i, what: format!("timer {timer}") })?;
@@ -210,19 +300,6 @@ where
             }
             EventKind::Crash { .. } => ActorAction::Crash(node),
             EventKind::Recover { .. } => ActorAction::Recover(node),
-            EventKind::Send { to, msg, .. } if byzantine => {
-                let m = message(*msg)?;
-                let domain = &self.cast_of(state).domain;
-                let k = (0..domain.len())
-                    .find(|&k| {
-                        !state.forged[k] && domain[k].from == node && domain[k].to == NodeId(*to) && domain[k].msg == m
-                    })
-                    .ok_or_else(|| ReplayError::Unsupported {
-                        event: i,
-                        what: format!("Byzantine node {node}'s message {msg}, outside its domain"),
-                    })?;
-                ActorAction::Forge(k)
-            }
             EventKind::Modify { .. } | EventKind::Inject { .. } | EventKind::Replay { .. } | EventKind::Drop { .. } => {
                 return Err(ReplayError::Unsupported { event: i, what: format!("{:?}", e.kind) });
             }
@@ -233,12 +310,30 @@ where
 
 type ActionOf<N> = ActorAction<<N as Node>::Msg, <N as Node>::Timer>;
 
-/// The node whose handler an action runs (the event's node for a delivery or a timer).
-fn actor_of<M, T>(action: &ActorAction<M, T>, node: u32) -> u32 {
+/// An action for an error message: envelopes as `from → to: message`, with a due time only if
+/// it has one.
+fn show<M: Debug, T: Debug>(action: &ActorAction<M, T>) -> String {
+    let env = |e: &Envelope<M>| {
+        let due = if e.due == NO_BOUND { String::new() } else { format!(" (due at {} ns)", e.due) };
+        format!("{} → {}: {:?}{due}", e.from, e.to, e.msg)
+    };
     match action {
-        ActorAction::Deliver(env) => env.to.0,
-        ActorAction::Fire(n, _) | ActorAction::Recover(n) | ActorAction::Crash(n) => n.0,
-        _ => node,
+        ActorAction::Deliver(e) => format!("delivering {}", env(e)),
+        ActorAction::Drop(e) => format!("losing {}", env(e)),
+        ActorAction::Duplicate(e) => format!("duplicating {}", env(e)),
+        ActorAction::Fire(n, t) => format!("firing {n}'s timer {t:?}"),
+        ActorAction::Crash(n) => format!("crashing {n}"),
+        ActorAction::Recover(n) => format!("recovering {n}"),
+        other => format!("{other:?}"),
+    }
+}
+
+/// The node whose handler an action runs, if any.
+fn actor_of<M, T>(action: &ActorAction<M, T>) -> Option<u32> {
+    match action {
+        ActorAction::Deliver(env) => Some(env.to.0),
+        ActorAction::Fire(n, _) | ActorAction::Recover(n) => Some(n.0),
+        _ => None,
     }
 }
 

@@ -227,14 +227,31 @@ impl<M: Model> Report<M> {
     }
 }
 
+/// Why [`check`] refuses symmetry reduction for a model with `eventually` properties.
+pub const SYMMETRY_AND_LIVENESS: &str = "not with `eventually` properties: liveness is decided under weak \
+     fairness of particular actions, and a symmetry-reduced graph merges states whose enabled actions are \
+     permuted, so a cycle that is fair in the reduced graph need not be fair in the model, nor the converse; \
+     check liveness without symmetry";
+
 /// Checks `model`'s properties. Safety (`always`, `sometimes`) is checked by the chosen strategy;
 /// `eventually` properties by a fairness-aware search of the whole state graph
-/// ([`liveness`](crate::liveness)), after the safety search.
+/// ([`liveness`](crate::liveness)), after the safety search. Symmetry reduction is refused for a
+/// model without a [`Model::representative`] and for one with `eventually` properties
+/// ([`SYMMETRY_AND_LIVENESS`]): both would otherwise be silently ignored.
 pub fn check<M: Model>(model: &M, options: &Options) -> Result<Report<M>, ConfigError> {
     options.validate()?;
     let props = model.properties();
     if props.len() > 64 {
         return Err(ConfigError::Invalid { field: "properties", message: "at most 64 per model".into() });
+    }
+    if options.symmetry && !model.has_symmetry() {
+        return Err(ConfigError::Invalid {
+            field: "symmetry",
+            message: "this model defines no symmetry (its representative is the identity)".into(),
+        });
+    }
+    if options.symmetry && props.iter().any(|p| p.expectation == Expectation::Eventually) {
+        return Err(ConfigError::Invalid { field: "symmetry", message: SYMMETRY_AND_LIVENESS.into() });
     }
     let clock = Stopwatch::start();
     let progress = Progress::default();

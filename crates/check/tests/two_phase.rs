@@ -155,3 +155,14 @@ fn bad_configuration_is_refused_with_the_field_named() {
     let err = check(&model, &Options { threads: 0, ..Options::default() }).unwrap_err();
     assert!(err.to_string().starts_with("threads"), "{err}");
 }
+
+#[test]
+fn symmetry_with_liveness_is_refused_not_ignored() {
+    let model = TwoPhase::new(2, true).unwrap();
+    let err = check(&model, &Options { symmetry: true, ..opts(Strategy::Bfs, 1) }).expect_err("refused");
+    let text = err.to_string();
+    assert!(text.starts_with("symmetry:") && text.contains("eventually"), "{text}");
+    // Without liveness the same model reduces as before.
+    let safety = TwoPhase::new(2, false).unwrap();
+    assert!(check(&safety, &Options { symmetry: true, ..opts(Strategy::Bfs, 1) }).is_ok());
+}

@@ -239,6 +239,10 @@ impl Model for TwoPhase {
         mix64(s.0)
     }
 
+    fn has_symmetry(&self) -> bool {
+        true
+    }
+
     fn representative(&self, s: &State) -> State {
         // Each RM's slice: (rmState, tmPrepared bit, Prepared message bit), sorted.
         let mut slices: Vec<u64> = (0..self.rms)

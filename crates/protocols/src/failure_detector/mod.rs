@@ -235,6 +235,17 @@ impl FailureDetector {
         self.peers[node.index()].timeout
     }
 
+    /// The same detector with node ids renamed: peer `i`'s entry becomes peer `perm[i]`'s
+    /// (`perm` a permutation of `0..nodes`). For symmetry reduction in the model checker, where
+    /// interchangeable nodes need be explored in one naming only.
+    pub fn relabelled(&self, perm: &[NodeId]) -> Self {
+        let mut peers = self.peers.clone();
+        for (i, p) in self.peers.iter().enumerate() {
+            peers[perm[i].index()] = p.clone();
+        }
+        Self { detector: self.detector, peers, seq: self.seq }
+    }
+
     /// The run starts: ping everyone and start ticking.
     pub fn on_start(&mut self, peers: &[NodeId], now: Time, out: &mut Vec<Io>) {
         self.ping_all(peers, now, out);
@@ -347,6 +358,28 @@ impl FdNode {
     /// The hosted detector.
     pub fn detector(&self) -> &FailureDetector {
         &self.fd
+    }
+
+    /// The same node with node ids renamed by `perm` (see [`FailureDetector::relabelled`]).
+    pub fn relabelled(&self, perm: &[NodeId]) -> Self {
+        let id = |n: NodeId| perm[n.index()];
+        let io = self
+            .io
+            .iter()
+            .map(|io| match *io {
+                Io::Send(to, msg) => Io::Send(id(to), msg),
+                Io::SetTimer(FdTimer::Deadline(p), after) => Io::SetTimer(FdTimer::Deadline(id(p)), after),
+                Io::CancelTimer(FdTimer::Deadline(p)) => Io::CancelTimer(FdTimer::Deadline(id(p))),
+                Io::Report(Change::Suspect { node, local_ns }) => {
+                    Io::Report(Change::Suspect { node: id(node), local_ns })
+                }
+                Io::Report(Change::Trust { node, local_ns, timeout_ns }) => {
+                    Io::Report(Change::Trust { node: id(node), local_ns, timeout_ns })
+                }
+                ref other => other.clone(),
+            })
+            .collect();
+        Self { fd: self.fd.relabelled(perm), io }
     }
 
     fn apply(&mut self, ctx: &mut Context<'_, Self>) {
