@@ -434,7 +434,8 @@ fn bfs<M: Model>(model: &M, props: &[Property<M>], options: &Options, progress: 
             let mut actions = Vec::new();
             loop {
                 let c = next_chunk.fetch_add(1, Ordering::Relaxed);
-                if c >= chunks {
+                // A level can take minutes: the time limit is honoured between chunks too.
+                if c >= chunks || progress.timed_out.load(Ordering::Acquire) {
                     return;
                 }
                 let mut out = Vec::new();
@@ -461,6 +462,11 @@ fn bfs<M: Model>(model: &M, props: &[Property<M>], options: &Options, progress: 
             }
         });
         states += generated.load(Ordering::Relaxed);
+        if progress.timed_out.load(Ordering::Acquire) {
+            // The level is incomplete: its successors are dropped, not half-inserted.
+            stopped = Some(Stop::Time);
+            break;
+        }
         // Phase B (one thread, frontier order): the first parent wins.
         let mut next = Vec::new();
         for out in outputs {

@@ -247,3 +247,40 @@ fn eventually_fails_at_a_dead_end() {
     assert_eq!(*path.last(), 3);
     assert_eq!(path.actions, vec![Step::Spin, Step::Trap]);
 }
+
+/// One state, then 20,000, then 4,000,000 (200 successors each): a level far longer than a
+/// time limit.
+struct Wide;
+
+impl Model for Wide {
+    type State = u64;
+    type Action = u64;
+    fn init_states(&self) -> Vec<u64> {
+        vec![0]
+    }
+    fn actions(&self, s: &u64, out: &mut Vec<u64>) {
+        match *s {
+            0 => out.extend(0..20_000),
+            1..=20_000 => out.extend(0..200),
+            _ => {}
+        }
+    }
+    fn next_state(&self, s: &u64, k: &u64) -> Option<u64> {
+        Some(if *s == 0 { k + 1 } else { 1_000_000 + s * 200 + k })
+    }
+    fn properties(&self) -> Vec<Property<Self>> {
+        vec![Property::always("anything", |_, _| true)]
+    }
+}
+
+#[test]
+fn bfs_honours_a_time_limit_inside_a_level() {
+    // The third level alone is 4,000,000 successors: a BFS that looked at the clock only between
+    // levels would generate all of them before stopping.
+    let limit = std::time::Duration::from_millis(300);
+    let options = Options { strategy: Strategy::Bfs, time_limit: Some(limit), threads: 2, ..Options::default() };
+    let r = check(&Wide, &options).unwrap();
+    assert_eq!(r.stopped, Some(Stop::Time));
+    assert!(r.states < 1 + 20_000 + 4_000_000, "stopped inside the level: {} states generated", r.states);
+    assert!(r.unique_states <= 1 + 20_000, "the cut level is dropped, not half-inserted: {}", r.unique_states);
+}
