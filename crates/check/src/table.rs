@@ -201,21 +201,14 @@ fn store(slot: &Slot, v: u64) {
     slot[0].store(v as u16, Ordering::Release);
 }
 
-/// Reads a slot without its shard's lock: 0 (empty) or a whole stored value.
+/// Reads a slot, with or without its shard's lock: 0 (empty) or a whole stored value.
 #[inline]
-fn load_unlocked(slot: &Slot) -> u64 {
+fn load(slot: &Slot) -> u64 {
     let low = slot[0].load(Ordering::Acquire);
     if low == 0 {
         return 0;
     }
     u64::from(low) | u64::from(slot[1].load(Ordering::Relaxed)) << 16 | u64::from(slot[2].load(Ordering::Relaxed)) << 32
-}
-
-#[inline]
-fn load(slot: &Slot) -> u64 {
-    u64::from(slot[0].load(Ordering::Relaxed))
-        | u64::from(slot[1].load(Ordering::Relaxed)) << 16
-        | u64::from(slot[2].load(Ordering::Relaxed)) << 32
 }
 
 /// The home slot of the stored value `v` (48 bits) in a shard of `cap` slots.
@@ -240,25 +233,33 @@ fn zeroed(cap: usize) -> Arc<[Slot]> {
     (0..cap).map(|_| Slot::default()).collect()
 }
 
+/// The slot of `slots` (not empty) holding the stored value `v`, or the empty slot where it would
+/// go. Under the shard's lock, or without it on any array the shard ever had: slots only ever go
+/// from empty to a value, and no array is ever full.
+#[inline]
+fn find(slots: &[Slot], v: u64) -> (usize, bool) {
+    let cap = slots.len();
+    let mut i = compact_home(v, cap);
+    loop {
+        let k = load(&slots[i]);
+        if k == v {
+            return (i, true);
+        }
+        if k == 0 {
+            return (i, false);
+        }
+        i += 1;
+        if i == cap {
+            i = 0;
+        }
+    }
+}
+
 impl Compact {
-    /// The slot holding `v` (48 bits, nonzero), or the empty slot where it would go.
+    /// The slot holding `v` (47 bits and bit 0), or the empty slot where it would go.
     #[inline]
     fn probe(&self, v: u64) -> (usize, bool) {
-        let cap = self.slots.len();
-        let mut i = compact_home(v, cap);
-        loop {
-            let k = load(&self.slots[i]);
-            if k == v {
-                return (i, true);
-            }
-            if k == 0 {
-                return (i, false);
-            }
-            i += 1;
-            if i == cap {
-                i = 0;
-            }
-        }
+        find(&self.slots, v)
     }
 
     fn grow(&mut self) {
@@ -392,24 +393,9 @@ impl Toucher<'_> {
     /// [`FpSet::insert`], without the lock when `fp` is already there.
     #[inline]
     pub fn insert(&mut self, fp: u64) -> bool {
-        let v = compact_value(fp);
         let slots = self.slots(shard_of(fp));
-        let cap = slots.len();
-        if cap > 0 {
-            let mut i = compact_home(v, cap);
-            loop {
-                let k = load_unlocked(&slots[i]);
-                if k == v {
-                    return false;
-                }
-                if k == 0 {
-                    break;
-                }
-                i += 1;
-                if i == cap {
-                    i = 0;
-                }
-            }
+        if !slots.is_empty() && find(slots, compact_value(fp)).1 {
+            return false;
         }
         self.set.insert(fp)
     }
