@@ -248,8 +248,8 @@ fn eventually_fails_at_a_dead_end() {
     assert_eq!(path.actions, vec![Step::Spin, Step::Trap]);
 }
 
-/// One state, then 20,000, then 4,000,000 (200 successors each): a level far longer than a
-/// time limit.
+/// One state, then 20,000, then 4,000,000 (200 successors each), each successor costing a few
+/// hundred mixing rounds: a level of seconds, far longer than the time limit.
 struct Wide;
 
 impl Model for Wide {
@@ -266,6 +266,12 @@ impl Model for Wide {
         }
     }
     fn next_state(&self, s: &u64, k: &u64) -> Option<u64> {
+        // An expensive successor function, as real models have.
+        let mut x = *s ^ *k;
+        for _ in 0..300 {
+            x = herald_check::fingerprint::mix64(std::hint::black_box(x));
+        }
+        std::hint::black_box(x);
         Some(if *s == 0 { k + 1 } else { 1_000_000 + s * 200 + k })
     }
     fn properties(&self) -> Vec<Property<Self>> {
