@@ -102,27 +102,7 @@ fn a_duplicating_link_simulation_replays_shrinks_and_explores() {
     let (trace_file, v) = (0..50)
         .find_map(|seed| {
             let file = format!("{dir}/links-{seed}.jsonl");
-            let sim = herald(&[
-                "sim",
-                "links",
-                "--link",
-                "none",
-                "--nodes",
-                "2",
-                "--messages",
-                "2",
-                "--network",
-                "fair-loss",
-                "--duplicate",
-                "0.5",
-                "--seed",
-                &seed.to_string(),
-                "--trace",
-                &file,
-                "--json",
-            ]);
-            assert_eq!(sim.status.code(), Some(0), "{}", stderr(&sim));
-            if json(&sim)["duplicates_delivered"].as_u64().unwrap_or(0) == 0 {
+            if !bare_links_run_duplicates(seed, &file) {
                 return None;
             }
             let out = herald(&[
@@ -190,31 +170,36 @@ fn replay_refuses_what_it_cannot_follow_with_exit_2() {
     refused(&["check", "replay", &om, "byzantine-om", "--generals", "4"], "3 nodes");
     // A links trace the layer-less model runs, but the RetryDedupLink model cannot decode.
     let file = format!("{dir}/links.jsonl");
-    (0..50)
-        .find(|seed| {
-            let sim = herald(&[
-                "sim",
-                "links",
-                "--link",
-                "none",
-                "--nodes",
-                "2",
-                "--messages",
-                "2",
-                "--network",
-                "fair-loss",
-                "--duplicate",
-                "0.5",
-                "--seed",
-                &seed.to_string(),
-                "--trace",
-                &file,
-                "--json",
-            ]);
-            json(&sim)["duplicates_delivered"].as_u64().unwrap_or(0) > 0
-        })
-        .expect("a duplicating run");
+    (0..50).find(|seed| bare_links_run_duplicates(*seed, &file)).expect("a duplicating run");
     refused(&["check", "replay", &file, "retry-dedup"], "cannot be decoded");
     // Events the model's system model does not allow: a duplication with no duplication budget.
     refused(&["check", "replay", &file, "retry-dedup", "--bare", "--duplicates", "0"], "not enabled");
+}
+
+/// Simulates the bare links workload (no link layer, 2 nodes, 2 messages) over a fair-loss network
+/// that duplicates half its packets with `seed`, writing its trace to `file`; whether a payload was
+/// delivered twice.
+fn bare_links_run_duplicates(seed: u64, file: &str) -> bool {
+    let seed = seed.to_string();
+    let sim = herald(&[
+        "sim",
+        "links",
+        "--link",
+        "none",
+        "--nodes",
+        "2",
+        "--messages",
+        "2",
+        "--network",
+        "fair-loss",
+        "--duplicate",
+        "0.5",
+        "--seed",
+        &seed,
+        "--trace",
+        file,
+        "--json",
+    ]);
+    assert_eq!(sim.status.code(), Some(0), "{}", stderr(&sim));
+    json(&sim)["duplicates_delivered"].as_u64().unwrap_or(0) > 0
 }

@@ -2,7 +2,7 @@
 //! commands, a cluster started by hand, and a node that is sent 1 MiB of random bytes.
 
 mod common;
-use common::{herald, json, node_report as report, stderr, temp};
+use common::{Procs, herald, json, node_report as report, stderr, temp};
 use herald_core::trace::EventKind;
 use serde_json::Value;
 use std::io::Write as _;
@@ -72,24 +72,12 @@ fn sm_with_two_traitors_among_four_processes_agrees() {
     assert_eq!(v["decisions"].as_object().unwrap().len(), 2, "both loyal lieutenants decided: {v}");
 }
 
-/// Kills the node processes on drop, whatever the test did.
-struct Nodes(Vec<Child>);
-
-impl Drop for Nodes {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-fn start_nodes(config: &Path, n: usize) -> Nodes {
-    Nodes((0..n).map(|i| start_node(config, i)).collect())
+fn start_nodes(config: &Path, n: usize) -> Procs {
+    Procs((0..n).map(|i| start_node(config, i)).collect())
 }
 
 /// Waits for every node and returns each one's report.
-fn reports(nodes: &mut Nodes) -> Vec<Value> {
+fn reports(nodes: &mut Procs) -> Vec<Value> {
     nodes.0.iter_mut().enumerate().map(|(i, child)| report(i, child)).collect()
 }
 
@@ -233,7 +221,7 @@ fn the_client_port_limit_from_cluster_toml_refuses_and_frees() {
     assert!(std::fs::read_to_string(&config).unwrap().contains("max_callers = 1"));
     let cluster = herald_net::cluster::ClusterConfig::load(&config).unwrap();
     let client = cluster.nodes[0].client_addr.unwrap();
-    let mut server = Nodes(vec![start_node(&config, 0)]);
+    let mut server = Procs(vec![start_node(&config, 0)]);
     let call = |attempts: &str| {
         herald(&[
             "call",
@@ -308,7 +296,7 @@ fn exactly_once_rpc_survives_kill_9_of_the_server_and_loses_no_acknowledged_writ
 #[test]
 fn concurrent_outside_callers_each_increment_exactly_once() {
     let config = init("callers", &["--protocol", "rpc", "--calls", "0", "--nodes", "2"]);
-    let mut server = Nodes(vec![start_node(&config, 0)]);
+    let mut server = Procs(vec![start_node(&config, 0)]);
     let callers: Vec<Child> = (0..12)
         .map(|_| {
             Command::new(env!("CARGO_BIN_EXE_herald"))
@@ -406,7 +394,7 @@ fn kill_9_keeps_the_trace_of_every_completed_handler() {
     let config = init("trace-kill", &["--protocol", "rpc", "--calls", "0", "--nodes", "2"]);
     let dir = config.parent().unwrap();
     let trace = dir.join("n0.jsonl");
-    let mut server = Nodes(vec![
+    let mut server = Procs(vec![
         Command::new(env!("CARGO_BIN_EXE_herald"))
             .args(["run", "--config", config.to_str().unwrap(), "--node", "0", "--json", "--trace"])
             .arg(&trace)

@@ -23,7 +23,7 @@
 //! - A test that fails leaves no namespace and no emulator behind.
 
 mod common;
-use common::{herald, node_report as report, temp};
+use common::{Procs, herald, node_report as report, temp};
 use serde_json::Value;
 use std::io::{BufRead as _, BufReader, Read as _};
 use std::path::{Path, PathBuf};
@@ -195,18 +195,6 @@ impl Drop for Net {
         }
         for ns in self.nodes.iter().chain([&self.hub]) {
             let _ = Command::new("ip").args(["netns", "del", ns]).status();
-        }
-    }
-}
-
-/// Kills the processes on drop.
-struct Procs(Vec<Child>);
-
-impl Drop for Procs {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
         }
     }
 }

@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output};
 
 /// Runs the `herald` binary built for these tests.
 pub(crate) fn herald(args: &[&str]) -> Output {
@@ -36,7 +36,7 @@ pub(crate) fn temp(name: &str) -> PathBuf {
 /// Waits for one node to exit successfully and returns its report. Both pipes (stderr if piped)
 /// are drained while it runs (a report can outgrow a pipe's buffer); the node's own `time_max`
 /// bounds the wait.
-pub(crate) fn node_report(i: usize, child: &mut std::process::Child) -> Value {
+pub(crate) fn node_report(i: usize, child: &mut Child) -> Value {
     use std::io::Read as _;
     let err = child.stderr.take();
     let stderr = std::thread::spawn(move || {
@@ -51,4 +51,16 @@ pub(crate) fn node_report(i: usize, child: &mut std::process::Child) -> Value {
     let status = child.wait().unwrap();
     assert!(status.success(), "n{i} failed: {}", stderr.join().unwrap());
     serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("n{i}: {e}: {stdout}"))
+}
+
+/// Child processes killed (and reaped) on drop, whatever the test did.
+pub(crate) struct Procs(pub(crate) Vec<Child>);
+
+impl Drop for Procs {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
 }
