@@ -296,6 +296,17 @@ impl FpSet {
     /// Inserts `fp`; returns whether it was new.
     #[inline]
     pub fn insert(&self, fp: u64) -> bool {
+        let new = self.insert_uncounted(fp);
+        if new {
+            self.len.fetch_add(1, Ordering::Relaxed);
+        }
+        new
+    }
+
+    /// [`insert`](Self::insert) without counting a new fingerprint in [`len`](Self::len): the
+    /// caller counts it later (a shared counter bumped per insert is a contended cache line).
+    #[inline]
+    fn insert_uncounted(&self, fp: u64) -> bool {
         let v = compact_value(fp);
         let shard = &self.shards[shard_of(fp)];
         let mut c = shard.lock.lock().expect("table lock");
@@ -311,8 +322,6 @@ impl FpSet {
         }
         store(&c.slots[i], v);
         c.len += 1;
-        drop(c);
-        self.len.fetch_add(1, Ordering::Relaxed);
         true
     }
 
@@ -339,7 +348,9 @@ impl FpSet {
 
     /// A handle for one search thread that reads home slots ahead of inserting.
     pub fn toucher(&self) -> Toucher<'_> {
-        Toucher { set: self, cache: vec![None; SHARDS], sink: 0 }
+        // Entry i starts as a value whose low bits are not i, so no fingerprint matches it.
+        let recent = (0..RECENT).map(|i| ((i + 1) % RECENT) as u64).collect();
+        Toucher { set: self, cache: vec![None; SHARDS], recent, uncounted: 0, sink: 0 }
     }
 }
 
@@ -354,6 +365,11 @@ impl FpSet {
 /// fingerprint (most successors of a large search were seen before) and takes the lock only to
 /// add a new one.
 ///
+/// Before either, the handle looks in its own small cache of fingerprints it recently inserted or
+/// found: a depth-first search meets most states again soon after their first visit (the other
+/// orders of a few independent steps), so most duplicates are answered there without touching
+/// the large table at all (at 2PC with 9 resource managers, 77% of all successors).
+///
 /// The handle keeps a clone of each shard's slot array, refreshed (under the lock) when the
 /// shard's generation says it has grown. A stale array is harmless: fingerprints are never
 /// removed and growth copies them all, so whatever a stale array holds the set holds; a
@@ -362,8 +378,16 @@ impl FpSet {
 pub struct Toucher<'a> {
     set: &'a FpSet,
     cache: Vec<Option<(u64, Arc<[Slot]>)>>,
+    /// Fingerprints this thread recently inserted or found in the set, direct-mapped by their
+    /// low bits: only fingerprints known to be in the set enter, so a hit is a sound "visited".
+    recent: Box<[u64]>,
+    /// Fingerprints this handle added and has not yet counted in the set's length.
+    uncounted: u64,
     sink: u64,
 }
+
+/// Entries in a [`Toucher`]'s cache of recent fingerprints: 512 KiB, about one core's L2 cache.
+const RECENT: usize = 1 << 16;
 
 impl Toucher<'_> {
     /// This thread's copy of shard `k`'s slot array, refreshed if the shard has grown since.
@@ -382,6 +406,9 @@ impl Toucher<'_> {
     /// Reads the home slot of `fp` so that a later [`insert`](Self::insert) of it hits the cache.
     #[inline]
     pub fn touch(&mut self, fp: u64) {
+        if self.recent[fp as usize % RECENT] == fp {
+            return;
+        }
         let slots = self.slots(shard_of(fp));
         if !slots.is_empty() {
             let v = compact_value(fp);
@@ -393,11 +420,29 @@ impl Toucher<'_> {
     /// [`FpSet::insert`], without the lock when `fp` is already there.
     #[inline]
     pub fn insert(&mut self, fp: u64) -> bool {
+        let r = fp as usize % RECENT;
+        if self.recent[r] == fp {
+            return false;
+        }
+        self.recent[r] = fp;
         let slots = self.slots(shard_of(fp));
         if !slots.is_empty() && find(slots, compact_value(fp)).1 {
             return false;
         }
-        self.set.insert(fp)
+        let new = self.set.insert_uncounted(fp);
+        if new {
+            self.uncounted += 1;
+            if self.uncounted == 1024 {
+                self.count();
+            }
+        }
+        new
+    }
+
+    /// Adds the fingerprints this handle inserted to the set's length. Until then (at the latest
+    /// when the handle is dropped) [`FpSet::len`] may lag behind by up to 1,023 per handle.
+    pub fn count(&mut self) {
+        self.set.len.fetch_add(std::mem::take(&mut self.uncounted), Ordering::Relaxed);
     }
 }
 
@@ -405,6 +450,7 @@ impl Drop for Toucher<'_> {
     fn drop(&mut self) {
         // The touches' loads must not be optimised away: their values flow here.
         std::hint::black_box(self.sink);
+        self.count();
     }
 }
 
@@ -470,6 +516,32 @@ mod tests {
         }
         assert!(h.insert(mix64(40_000)) && t.contains(mix64(40_000)));
         assert!(!t.contains(mix64(40_001)));
+    }
+
+    #[test]
+    fn a_touchers_recent_cache_never_answers_for_a_fingerprint_not_in_the_set() {
+        // Fingerprints that share cache entry 0 (equal low bits), including 0 itself, whose
+        // entry starts as 1: each is new exactly once, whatever evicted whom.
+        let t = FpSet::new();
+        let mut h = t.toucher();
+        let same_entry: Vec<u64> = (0..6).map(|k| k << 40).chain([RECENT as u64, 3 * RECENT as u64]).collect();
+        for round in 0..2 {
+            for &fp in &same_entry {
+                h.touch(fp);
+                assert_eq!(h.insert(fp), round == 0, "{fp:#x} in round {round}");
+            }
+        }
+        assert_eq!(t.len(), 0, "a toucher counts its inserts in batches");
+        h.count();
+        assert_eq!(t.len(), same_entry.len() as u64);
+        // Another thread's toucher has its own cache and asks the set.
+        let mut other = t.toucher();
+        assert!(same_entry.iter().all(|&fp| !other.insert(fp)));
+        let fresh = 7 << 40;
+        assert!(other.insert(fresh), "new to the set");
+        assert!(!h.insert(fresh), "found in the set, not in this toucher's cache");
+        drop(other);
+        assert_eq!(t.len(), same_entry.len() as u64 + 1, "counted when dropped");
     }
 
     #[test]
