@@ -203,3 +203,26 @@ fn bare_links_run_duplicates(seed: u64, file: &str) -> bool {
     assert_eq!(sim.status.code(), Some(0), "{}", stderr(&sim));
     json(&sim)["duplicates_delivered"].as_u64().unwrap_or(0) > 0
 }
+
+#[test]
+fn a_partially_synchronous_counterexample_of_the_checker_replays_with_its_waits() {
+    // The fixed timeout under partial synchrony: the checker's counterexample needs GST and time
+    // passing (`Wait` steps, not events); replayed from its trace it fails at its last step.
+    let dir = temp("replay-fd-partial");
+    let dir = dir.to_str().unwrap();
+    let model = ["failure-detector", "--timing", "partially-synchronous", "--nodes", "2"];
+    let checked = herald(&[&["check"][..], &model[..], &["--json", "--quiet", "--failures-dir", dir]].concat());
+    assert_eq!(checked.status.code(), Some(1), "{}", stderr(&checked));
+    let c = json(&checked);
+    let trace = c["counterexample"].as_str().expect("a counterexample").to_string();
+    let (_, events) = read(&trace);
+    assert!(events.iter().any(|e| matches!(e.kind, EventKind::Heal)), "GST is in the trace");
+    assert!(events.iter().any(|e| e.local.is_some_and(|l| l > 0)), "so is the model's clock");
+    let out =
+        herald(&[&["check", "replay", &trace][..], &model[..], &["--json", "--quiet", "--failures-dir", dir]].concat());
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let v = json(&out);
+    assert_eq!(v["replayed_steps"], c["max_depth"], "{v}");
+    assert_eq!(v["replay_violations"]["eventual strong accuracy"], c["max_depth"], "{v}");
+    assert_eq!(v["shrunk_steps"], c["max_depth"], "BFS found it shortest already: {v}");
+}

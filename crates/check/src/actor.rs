@@ -92,7 +92,7 @@ impl Timing {
     }
 
     /// The post-GST delay bound (ns), under partial synchrony.
-    fn partial(self) -> Option<u64> {
+    pub(crate) fn partial(self) -> Option<u64> {
         match self {
             Self::PartiallySynchronous { delay_max } => Some(nanos(delay_max)),
             _ => None,
@@ -451,7 +451,7 @@ where
     }
 
     /// Under partial synchrony after GST: the time `Wait` moves the clock to, if it may.
-    fn wait_until(&self, state: &ActorState<N>) -> Option<u64> {
+    pub(crate) fn wait_until(&self, state: &ActorState<N>) -> Option<u64> {
         state.gst?;
         let due = state.network.iter().map(|e| e.due).min()?;
         let timers_first = state.timers.iter().flatten().any(|(_, at)| *at < due);
@@ -729,7 +729,7 @@ where
         out
     }
 
-    fn trace_step(&self, step: u64, from: &Self::State, action: &Self::Action, _to: &Self::State) -> Vec<TraceEvent> {
+    fn trace_step(&self, step: u64, from: &Self::State, action: &Self::Action, to: &Self::State) -> Vec<TraceEvent> {
         let mut out = Vec::new();
         let effects = self.effects_of(from, action);
         match action {
@@ -766,6 +766,14 @@ where
             // GST is the end of the asynchronous period: the schema's `heal`.
             ActorAction::Stabilise => out.push(TraceEvent::new(step, 0, EventKind::Heal)),
             ActorAction::Wait => {}
+        }
+        // A trace's time is the step; under partial synchrony the model's clock matters too (it
+        // sets the due times of messages sent), so node events carry it as the node's clock
+        // reading, and a replay takes the `Wait` steps that the trace does not show.
+        if self.timing.partial().is_some() {
+            for e in out.iter_mut().filter(|e| e.kind.is_node_event()) {
+                e.local = Some(to.now);
+            }
         }
         out
     }

@@ -24,9 +24,10 @@
 //! (`modify`, `inject`, `replay`) and drops for reasons other than loss, which `ActorModel` has no
 //! action for; and timing: the model's timing rules decide what is enabled, so a simulator run
 //! that the checker's timing model does not allow is refused with the step that breaks it. Under
-//! [`Timing::PartiallySynchronous`](crate::actor::Timing) the GST and `Wait` steps have no
-//! counterpart in a trace (nothing in the schema says "time passed here"), so only runs that never
-//! need them replay.
+//! [`Timing::PartiallySynchronous`](crate::actor::Timing) a `heal` is GST, and `Wait` steps (time
+//! passing is not an event) are taken before an event as far as its `local` clock reading says:
+//! the checker writes the model's clock there, so its own counterexamples replay step for step; a
+//! simulator trace's times are not the model's, so one that needs time to pass does not.
 
 use crate::actor::{ActorAction, ActorModel, ActorState, Envelope, NO_BOUND};
 use crate::model::{Expectation, Model, Path};
@@ -190,12 +191,14 @@ where
                 let forged =
                     deferred.iter().position(|(_, d)| d.from == env.from && d.to == env.to && d.msg == env.msg);
                 if let (true, Some(k)) = (missing, forged) {
+                    self.wait_for(&mut path, i, e)?;
                     let (at, d) = deferred.remove(k);
                     let forge = self.forge_of(at, &d, path.last())?;
                     self.step(&mut path, at, forge)?;
                     action = self.action_of(i, e, path.last(), &sent)?.expect("the same event");
                 }
             }
+            self.wait_for(&mut path, i, e)?;
             pending = self.step(&mut path, i, action)?;
         }
         if let Some((node, expected)) = pending.first() {
@@ -250,6 +253,17 @@ where
         Ok(outputs)
     }
 
+    /// Under partial synchrony, takes the `Wait` steps that bring the model's clock to the
+    /// node's clock reading event `e` carries (a checker's trace shows none: time passing is not
+    /// an event), as long as `Wait` is enabled and does not pass that reading.
+    fn wait_for(&self, path: &mut Path<Self>, i: usize, e: &TraceEvent) -> Result<(), ReplayError> {
+        let Some(local) = e.local.filter(|_| self.timing.partial().is_some()) else { return Ok(()) };
+        while path.last().now < local && self.wait_until(path.last()).is_some_and(|t| t <= local) {
+            self.step(path, i, ActorAction::Wait)?;
+        }
+        Ok(())
+    }
+
     /// The `Forge` of the domain message a Byzantine node's send (event `i`) matches.
     fn forge_of(&self, i: usize, env: &Envelope<N::Msg>, state: &ActorState<N>) -> Result<ActionOf<N>, ReplayError> {
         let domain = &self.cast_of(state).domain;
@@ -298,6 +312,8 @@ where
                     .map_err(|_| ReplayError::Undecodable { event: i, what: format!("timer {timer}") })?;
                 ActorAction::Fire(node, t)
             }
+            // The end of the asynchronous period: GST, if the model has one still to come.
+            EventKind::Heal if self.timing.partial().is_some() && state.gst.is_none() => ActorAction::Stabilise,
             EventKind::Crash { .. } => ActorAction::Crash(node),
             EventKind::Recover { .. } => ActorAction::Recover(node),
             EventKind::Modify { .. } | EventKind::Inject { .. } | EventKind::Replay { .. } | EventKind::Drop { .. } => {

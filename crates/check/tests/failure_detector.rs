@@ -5,6 +5,7 @@ use herald_check::actor::ActorState;
 use herald_check::models::failure_detector::{FdTiming, Kind, false_suspicions, model};
 use herald_check::{Options, Property, Verdict, check};
 use herald_core::NodeId;
+use herald_core::trace::TraceEvent;
 use herald_protocols::failure_detector::FdNode;
 
 fn opts() -> Options {
@@ -105,6 +106,19 @@ fn under_partial_synchrony_only_the_eventually_perfect_detector_is_eventually_ac
     assert_eq!(esa.verdict, Verdict::Violated);
     let path = esa.path.as_ref().unwrap();
     assert!(path.replays_on(&fixed));
+    // The counterexample as the trace `herald check` writes replays step for step: GST is its
+    // `heal`, and the time that passed (`Wait` steps) shows only as the nodes' clock readings.
+    let waits = path.actions.iter().filter(|a| matches!(a, ActorAction::Wait)).count();
+    eprintln!("counterexample: {} steps, {waits} waits", path.actions.len());
+    let events = path.trace_events(&fixed);
+    let replayed = fixed.replay(&events).unwrap_or_else(|e| panic!("the checker's own trace replays: {e}"));
+    assert_eq!(replayed.path.actions, path.actions);
+    assert!(replayed.violations.iter().any(|(name, _)| name == "eventual strong accuracy"));
+    if waits > 0 {
+        // Without the clock readings the same trace does not replay: they carry the waits.
+        let unclocked: Vec<_> = events.iter().cloned().map(|e| TraceEvent { local: None, ..e }).collect();
+        assert!(fixed.replay(&unclocked).map_or(true, |r| r.path.actions != path.actions));
+    }
     let gst = path.actions.iter().position(|a| matches!(a, ActorAction::Stabilise)).expect("GST happened");
     let last = path.last();
     assert!(last.gst.is_some());
