@@ -9,7 +9,7 @@ use crate::adversary::{self, Action, Adversary, Packet};
 use crate::metrics::{self, Counters, Percentiles, Summary};
 use crate::model::{NetworkModel, NodeModel, SimConfig, TimingModel};
 use crate::queue::EventQueue;
-use crate::record::{Payload, Record, RecordKind};
+use crate::record::{Payload, RecordKind, Trace};
 use herald_core::time::nanos;
 use herald_core::trace::{CutMode, DropReason};
 use herald_core::{Context, Durable, Effect, Node, NodeId, Rng, Strategy, Time, codec};
@@ -107,7 +107,7 @@ pub struct Run<N: Node> {
     /// Every observation, in order.
     pub outputs: Vec<Observed<N::Output>>,
     /// The in-memory trace (empty unless recording was on).
-    pub records: Vec<Record<N::Timer>>,
+    pub records: Trace<N::Timer>,
     /// Faults applied, in order.
     pub faults: Vec<Fault>,
     /// When faults were healed, if the liveness phase ran.
@@ -371,7 +371,7 @@ struct Engine<'s, N: Node> {
     latency: hdrhistogram::Histogram<u64>,
     latency_min: u64,
     latency_max: u64,
-    records: Option<Vec<Record<N::Timer>>>,
+    records: Option<Trace<N::Timer>>,
     outputs: Vec<Observed<N::Output>>,
     mask: Option<BTreeSet<u32>>,
     next_fault: u32,
@@ -462,12 +462,12 @@ impl<'s, N: Node> Engine<'s, N> {
             latency,
             latency_min: u64::MAX,
             latency_max: 0,
-            // A run with an event limit records about two entries per event: reserving that up
-            // front (address space only; pages are touched as records arrive) saves the copying
-            // of repeated growth on long traced runs.
+            // A run with an event limit records about two entries per event, of about 15 bytes
+            // each: reserving that up front (address space only; pages are touched as records
+            // arrive) saves the copying of repeated growth on long traced runs.
             records: sim.record.then(|| match cfg.limits.events_max {
-                u64::MAX => Vec::new(),
-                limit => Vec::with_capacity(limit.saturating_mul(2).min(1 << 22) as usize),
+                u64::MAX => Trace::default(),
+                limit => Trace::with_capacity(limit.saturating_mul(32).min(1 << 27) as usize),
             }),
             outputs: Vec::new(),
             mask: sim.mask.clone(),
@@ -493,7 +493,7 @@ impl<'s, N: Node> Engine<'s, N> {
     #[inline]
     fn record(&mut self, kind: impl FnOnce() -> RecordKind<N::Timer>) {
         if let Some(r) = &mut self.records {
-            r.push(Record { t: self.now, kind: kind() });
+            r.push(self.now, kind());
         }
     }
 
@@ -709,7 +709,9 @@ impl<'s, N: Node> Engine<'s, N> {
                 self.latency.saturating_record(latency);
                 self.latency_min = self.latency_min.min(latency);
                 self.latency_max = self.latency_max.max(latency);
-                self.record(|| RecordKind::Deliver { from, to, msg, sent_at });
+                if let Some(r) = &mut self.records {
+                    r.push_deliver(self.now, from, to, msg, sent_at);
+                }
                 self.dispatch(to.index(), Input::Message(from, m));
             }
             Err(_) => {
@@ -992,8 +994,8 @@ impl<'s, N: Node> Engine<'s, N> {
         self.next_msg += 1;
         self.c.sent += 1;
         self.c.bytes_sent += bytes.len() as u64;
-        if self.records.is_some() {
-            self.record(|| RecordKind::Send { from, to, msg, bytes: Payload::from_slice(&bytes) });
+        if let Some(r) = &mut self.records {
+            r.push_send(self.now, from, to, msg, &bytes);
         }
         if !self.healed {
             match self.sim.config.model.network {
@@ -1137,7 +1139,7 @@ impl<'s, N: Node> Engine<'s, N> {
             if let Event::Deliver { from, to, msg, .. } = event {
                 self.c.in_flight_at_end += 1;
                 if let Some(r) = &mut self.records {
-                    r.push(Record { t, kind: RecordKind::Drop { from, to, msg, reason: DropReason::InFlight } });
+                    r.push(t, RecordKind::Drop { from, to, msg, reason: DropReason::InFlight });
                 }
             }
         }
