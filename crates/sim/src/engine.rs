@@ -942,9 +942,8 @@ impl<'s, N: Node> Engine<'s, N> {
         match effect {
             Effect::Send { to, msg } => {
                 // Most messages fit the payload's inline buffer: marshal straight into it.
-                let mut buf = [0u8; 16];
-                let bytes = match codec::encode_to_slice(&msg, &mut buf).map(|used| used.len()) {
-                    Some(len) => Payload::from_buf_and_len(buf, len),
+                let bytes = match codec::encode_small(&msg) {
+                    Some((buf, len)) => Payload::from_buf_and_len(buf, len),
                     None => Payload::from_vec(codec::encode(&msg)),
                 };
                 self.transmit(id, to, bytes);
