@@ -70,9 +70,9 @@ const DELIVER: u8 = 1;
 const OTHER: u8 = 2;
 
 /// A run's records, stored compactly: one byte stream holding every send and delivery as a tag, the
-/// time since the previous record and varint fields (with a send's payload bytes inline, about 15
-/// bytes a record instead of a 56-byte [`Record`]), and the rarer kinds whole in a side vector the
-/// stream refers to in order. Recording allocates nothing per record and drops in one free;
+/// lengths of its fields, the time since the previous record and the fields in as few bytes as
+/// they need (with a send's payload bytes inline: about 16 bytes a record instead of a 56-byte
+/// [`Record`]), and the rarer kinds whole in a side vector the stream refers to in order. Recording allocates nothing per record and drops in one free;
 /// [`Trace::iter`] rebuilds each [`Record`] as it was recorded.
 #[derive(Clone, Debug)]
 pub struct Trace<T> {
@@ -88,27 +88,46 @@ impl<T> Default for Trace<T> {
     }
 }
 
-#[inline]
-fn put_varint(out: &mut Vec<u8>, mut x: u64) {
-    while x >= 0x80 {
-        out.push(x as u8 | 0x80);
-        x >>= 7;
-    }
-    out.push(x as u8);
+/// Room for the fixed part of one packed record: the tag, two bytes of field lengths, and up to five
+/// fields of at most eight bytes (each written as a whole word).
+const FIXED_MAX: usize = 3 + 5 * 8;
+
+/// Writes the fixed part of a record into room reserved at the end of the stream. Each field is
+/// stored as a little-endian word of which only the significant bytes are kept (1–8, the length in
+/// three bits of the header): no loops or branches per byte.
+struct Writer<'a> {
+    buf: &'a mut [u8],
+    at: usize,
+    fields: u32,
+    lens: u16,
 }
 
-#[inline]
-fn get_varint(bytes: &[u8], at: &mut usize) -> u64 {
-    let mut x = 0u64;
-    let mut shift = 0;
-    loop {
-        let b = bytes[*at];
-        *at += 1;
-        x |= u64::from(b & 0x7f) << shift;
-        if b < 0x80 {
-            return x;
-        }
-        shift += 7;
+impl Writer<'_> {
+    #[inline]
+    fn field(&mut self, x: u64) {
+        let n = 8 - (x | 1).leading_zeros() as usize / 8;
+        self.buf[self.at..self.at + 8].copy_from_slice(&x.to_le_bytes());
+        self.at += n;
+        self.lens |= ((n - 1) as u16) << (3 * self.fields);
+        self.fields += 1;
+    }
+}
+
+/// Reads the fields a [`Writer`] wrote.
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+    lens: u16,
+}
+
+impl Reader<'_> {
+    fn field(&mut self) -> u64 {
+        let n = usize::from(self.lens & 7) + 1;
+        self.lens >>= 3;
+        let mut word = [0; 8];
+        word[..n].copy_from_slice(&self.bytes[self.at..self.at + n]);
+        self.at += n;
+        u64::from_le_bytes(word)
     }
 }
 
@@ -134,25 +153,35 @@ impl<T> Trace<T> {
         self.stream.len() + self.rare.len() * std::mem::size_of::<RecordKind<T>>()
     }
 
-    /// The tag and the time, as a zigzag delta from the previous record (times only go back in the
-    /// in-flight drops appended at the end of a run).
+    /// Appends a record whose fields `write` fills after the time (a zigzag delta from the
+    /// previous record: times only go back in the in-flight drops appended at the end of a run).
+    /// Room is reserved with one constant-size copy and trimmed after, so a record costs no
+    /// per-byte capacity checks.
     #[inline]
-    fn head(&mut self, tag: u8, t: u64) {
+    fn append(&mut self, tag: u8, t: u64, write: impl FnOnce(&mut Writer<'_>)) {
         let delta = t.wrapping_sub(self.last_t) as i64;
         self.last_t = t;
         self.len += 1;
-        self.stream.push(tag);
-        put_varint(&mut self.stream, ((delta << 1) ^ (delta >> 63)) as u64);
+        let start = self.stream.len();
+        self.stream.extend_from_slice(&[0; FIXED_MAX]);
+        let mut w = Writer { buf: &mut self.stream[start..], at: 3, fields: 0, lens: 0 };
+        w.field(((delta << 1) ^ (delta >> 63)) as u64);
+        write(&mut w);
+        let (at, lens) = (w.at, w.lens);
+        w.buf[0] = tag;
+        w.buf[1..3].copy_from_slice(&lens.to_le_bytes());
+        self.stream.truncate(start + at);
     }
 
     /// Appends a send of `bytes` at `t`.
     #[inline]
     pub fn push_send(&mut self, t: u64, from: NodeId, to: NodeId, msg: u64, bytes: &[u8]) {
-        self.head(SEND, t);
-        put_varint(&mut self.stream, u64::from(from.0));
-        put_varint(&mut self.stream, u64::from(to.0));
-        put_varint(&mut self.stream, msg);
-        put_varint(&mut self.stream, bytes.len() as u64);
+        self.append(SEND, t, |w| {
+            w.field(u64::from(from.0));
+            w.field(u64::from(to.0));
+            w.field(msg);
+            w.field(bytes.len() as u64);
+        });
         self.stream.extend_from_slice(bytes);
     }
 
@@ -160,11 +189,12 @@ impl<T> Trace<T> {
     #[inline]
     pub fn push_deliver(&mut self, t: u64, from: NodeId, to: NodeId, msg: u64, sent_at: u64) {
         debug_assert!(sent_at <= t);
-        self.head(DELIVER, t);
-        put_varint(&mut self.stream, u64::from(from.0));
-        put_varint(&mut self.stream, u64::from(to.0));
-        put_varint(&mut self.stream, msg);
-        put_varint(&mut self.stream, t - sent_at);
+        self.append(DELIVER, t, |w| {
+            w.field(u64::from(from.0));
+            w.field(u64::from(to.0));
+            w.field(msg);
+            w.field(t - sent_at);
+        });
     }
 
     /// Appends any record.
@@ -175,7 +205,7 @@ impl<T> Trace<T> {
                 self.push_deliver(t, from, to, msg, sent_at);
             }
             kind => {
-                self.head(OTHER, t);
+                self.append(OTHER, t, |_| {});
                 self.rare.push(kind);
             }
         }
@@ -205,20 +235,20 @@ impl<T: Clone> Iterator for Iter<'_, T> {
             return None;
         }
         let tag = s[self.at];
-        self.at += 1;
-        let zigzag = get_varint(s, &mut self.at);
+        let mut r = Reader { bytes: s, at: self.at + 3, lens: u16::from_le_bytes([s[self.at + 1], s[self.at + 2]]) };
+        let zigzag = r.field();
         self.t = self.t.wrapping_add(((zigzag >> 1) as i64 ^ -((zigzag & 1) as i64)) as u64);
         let t = self.t;
         let kind = match tag {
             SEND | DELIVER => {
-                let from = NodeId(get_varint(s, &mut self.at) as u32);
-                let to = NodeId(get_varint(s, &mut self.at) as u32);
-                let msg = get_varint(s, &mut self.at);
-                let x = get_varint(s, &mut self.at);
+                let from = NodeId(r.field() as u32);
+                let to = NodeId(r.field() as u32);
+                let msg = r.field();
+                let x = r.field();
                 if tag == SEND {
-                    let end = self.at + x as usize;
-                    let bytes = Payload::from_slice(&s[self.at..end]);
-                    self.at = end;
+                    let end = r.at + x as usize;
+                    let bytes = Payload::from_slice(&s[r.at..end]);
+                    r.at = end;
                     RecordKind::Send { from, to, msg, bytes }
                 } else {
                     RecordKind::Deliver { from, to, msg, sent_at: t - x }
@@ -230,6 +260,7 @@ impl<T: Clone> Iterator for Iter<'_, T> {
                 kind
             }
         };
+        self.at = r.at;
         Some(Record { t, kind })
     }
 }
