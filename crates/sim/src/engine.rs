@@ -931,7 +931,10 @@ impl<'s, N: Node> Engine<'s, N> {
                 }
             }
         }
-        for effect in effects.drain(..) {
+        // In order, popped off the reversed list: cheaper than a draining iterator for the one or
+        // two effects a handler usually leaves.
+        effects.reverse();
+        while let Some(effect) = effects.pop() {
             self.apply(i, effect);
         }
         self.effects = effects;
@@ -1099,7 +1102,8 @@ impl<'s, N: Node> Engine<'s, N> {
     fn arrival(&mut self, from: NodeId, to: NodeId, len: usize, extra: u64) -> u64 {
         let cfg = &self.sim.config;
         let mtu = cfg.link.mtu as usize;
-        let packets = len.div_ceil(mtu).max(1) as u64;
+        // Most messages fit one packet: skip the division for them.
+        let packets = if len <= mtu { 1 } else { len.div_ceil(mtu) as u64 };
         let wire = len as u64 + packets * u64::from(cfg.link.packet_header);
         self.c.packets += packets;
         self.c.wire_bytes += wire;
