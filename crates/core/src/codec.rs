@@ -43,17 +43,18 @@ pub fn encode_to_slice<'b, T: Serialize + ?Sized>(value: &T, buf: &'b mut [u8]) 
 }
 
 /// Marshals `value` into 16 inline bytes, returning them and the length used, or `None` if it does
-/// not fit. The bytes are gathered in a register and stored at once: cheaper than writing a slice
+/// not fit. The bytes are gathered in registers and stored at once: cheaper than writing a slice
 /// byte by byte (and copying varints with `memcpy`) for the small messages that make up most of a
 /// simulation.
 #[inline]
 pub fn encode_small<T: Serialize + ?Sized>(value: &T) -> Option<([u8; 16], usize)> {
-    postcard::serialize_with_flavor(value, Inline16 { acc: 0, len: 0 }).ok()
+    postcard::serialize_with_flavor(value, Inline16 { lo: 0, hi: 0, len: 0 }).ok()
 }
 
-/// A postcard sink of at most 16 bytes, kept in a `u128`.
+/// A postcard sink of at most 16 bytes, kept in two words.
 struct Inline16 {
-    acc: u128,
+    lo: u64,
+    hi: u64,
     len: u32,
 }
 
@@ -62,10 +63,11 @@ impl postcard::ser_flavors::Flavor for Inline16 {
 
     #[inline]
     fn try_push(&mut self, data: u8) -> postcard::Result<()> {
-        if self.len == 16 {
-            return Err(postcard::Error::SerializeBufferFull);
+        match self.len {
+            0..8 => self.lo |= u64::from(data) << (8 * self.len),
+            8..16 => self.hi |= u64::from(data) << (8 * (self.len - 8)),
+            _ => return Err(postcard::Error::SerializeBufferFull),
         }
-        self.acc |= u128::from(data) << (8 * self.len);
         self.len += 1;
         Ok(())
     }
@@ -77,7 +79,8 @@ impl postcard::ser_flavors::Flavor for Inline16 {
 
     #[inline]
     fn finalize(self) -> postcard::Result<Self::Output> {
-        Ok((self.acc.to_le_bytes(), self.len as usize))
+        let bytes = (u128::from(self.hi) << 64 | u128::from(self.lo)).to_le_bytes();
+        Ok((bytes, self.len as usize))
     }
 }
 
