@@ -42,6 +42,48 @@ pub fn encode_to_slice<'b, T: Serialize + ?Sized>(value: &T, buf: &'b mut [u8]) 
     postcard::to_slice(value, buf).ok()
 }
 
+/// Marshals `value` into 16 inline bytes, returning them and the length used, or `None` if it does
+/// not fit. The bytes are gathered in registers and stored at once: cheaper than writing a slice
+/// byte by byte (and copying varints with `memcpy`) for the small messages that make up most of a
+/// simulation.
+#[inline]
+pub fn encode_small<T: Serialize + ?Sized>(value: &T) -> Option<([u8; 16], usize)> {
+    postcard::serialize_with_flavor(value, Inline16 { lo: 0, hi: 0, len: 0 }).ok()
+}
+
+/// A postcard sink of at most 16 bytes, kept in two words.
+struct Inline16 {
+    lo: u64,
+    hi: u64,
+    len: u32,
+}
+
+impl postcard::ser_flavors::Flavor for Inline16 {
+    type Output = ([u8; 16], usize);
+
+    #[inline]
+    fn try_push(&mut self, data: u8) -> postcard::Result<()> {
+        match self.len {
+            0..8 => self.lo |= u64::from(data) << (8 * self.len),
+            8..16 => self.hi |= u64::from(data) << (8 * (self.len - 8)),
+            _ => return Err(postcard::Error::SerializeBufferFull),
+        }
+        self.len += 1;
+        Ok(())
+    }
+
+    #[inline]
+    fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
+        data.iter().try_for_each(|&b| self.try_push(b))
+    }
+
+    #[inline]
+    fn finalize(self) -> postcard::Result<Self::Output> {
+        let bytes = (u128::from(self.hi) << 64 | u128::from(self.lo)).to_le_bytes();
+        Ok((bytes, self.len as usize))
+    }
+}
+
 /// Unmarshals exactly one value from `bytes`.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
     match postcard::take_from_bytes::<T>(bytes) {
@@ -78,6 +120,15 @@ mod tests {
         encode_into(&Msg::Text("hi".into()), &mut out);
         assert_eq!(decode::<Msg>(&out[1..]).unwrap(), Msg::Text("hi".into()));
         assert_eq!(decode::<Msg>(&bytes[..1]), Err(DecodeError::Incomplete));
+        let (buf, len) = encode_small(&m).expect("three bytes fit");
+        assert_eq!(&buf[..len], &bytes[..]);
+        assert!(buf[len..].iter().all(|&b| b == 0));
+        let long = Msg::Text("sixteen bytes!!!".into());
+        assert_eq!(encode(&long).len(), 18);
+        assert_eq!(encode_small(&long), None, "18 bytes do not fit");
+        let fits = Msg::Text("fourteen bytes".into());
+        let (buf, len) = encode_small(&fits).expect("16 bytes fit");
+        assert_eq!(&buf[..len], &encode(&fits)[..]);
         assert!(matches!(decode::<Msg>(&[7]), Err(DecodeError::Invalid(_))));
         let mut long = bytes.clone();
         long.push(0);

@@ -28,6 +28,12 @@ const SLOT_BITS: u32 = 24;
 const SLOT_MASK: u64 = (1 << SLOT_BITS) - 1;
 
 impl Entry {
+    /// (time, tag) as one number: ordering by it is ordering by (time, sequence).
+    #[inline]
+    fn key(self) -> u128 {
+        u128::from(self.time) << 64 | u128::from(self.tag)
+    }
+
     #[inline]
     fn slot(self) -> usize {
         (self.tag & SLOT_MASK) as usize
@@ -43,7 +49,7 @@ impl Ord for Entry {
     #[inline]
     fn cmp(&self, other: &Self) -> Ordering {
         // Reversed: BinaryHeap is a max-heap.
-        (other.time, other.tag).cmp(&(self.time, self.tag))
+        other.key().cmp(&self.key())
     }
 }
 
@@ -156,7 +162,7 @@ impl<E> EventQueue<E> {
             return None;
         }
         let from_side = match (self.current.last(), self.side.peek()) {
-            (Some(a), Some(b)) => (b.time, b.tag) < (a.time, a.tag),
+            (Some(a), Some(b)) => b.key() < a.key(),
             (None, _) => true,
             (Some(_), None) => false,
         };
@@ -191,8 +197,9 @@ impl<E> EventQueue<E> {
             self.in_wheel -= self.current.len();
             self.capacity_peak = self.capacity_peak.max(self.current.capacity());
             // Latest first, so the earliest pops off the end; (time, seq) is unique, so an
-            // unstable sort is deterministic.
-            self.current.sort_unstable_by_key(|e| std::cmp::Reverse((e.time, e.tag)));
+            // unstable sort is deterministic. One 128-bit key compares in two instructions and one
+            // branch, where the (time, tag) pair took two branches.
+            self.current.sort_unstable_by_key(|e| std::cmp::Reverse(e.key()));
             self.refill_from_overflow();
             if !self.current.is_empty() || !self.side.is_empty() {
                 return true;

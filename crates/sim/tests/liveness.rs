@@ -48,7 +48,7 @@ fn healed_at_time_max(run: &Run<PingPong>) {
     let heal = ns(TIME_MAX);
     assert_eq!(run.heal_at, Some(heal), "seed {}", run.seed);
     let heal_index = run.records.iter().position(|r| matches!(r.kind, RecordKind::Heal)).expect("a Heal record");
-    for r in &run.records[heal_index..] {
+    for r in run.records.iter().skip(heal_index) {
         let faulty = matches!(
             r.kind,
             RecordKind::Drop { reason: DropReason::Loss | DropReason::Partition, .. }
