@@ -7,7 +7,7 @@
 
 use crate::adversary::{self, Action, Adversary, Packet};
 use crate::metrics::{self, Counters, Percentiles, Summary};
-use crate::model::{NetworkModel, NodeModel, SimConfig, TimingModel};
+use crate::model::{LatencyNs, NetworkModel, NodeModel, SimConfig, TimingModel};
 use crate::queue::EventQueue;
 use crate::record::{Payload, RecordKind, Trace};
 use herald_core::time::nanos;
@@ -384,6 +384,7 @@ struct Engine<'s, N: Node> {
     // Derived from the configuration once, for the hot path.
     fifo: bool,
     sync_bound: Option<u64>,
+    link_latency: LatencyNs,
 }
 
 impl<'s, N: Node> Engine<'s, N> {
@@ -480,6 +481,7 @@ impl<'s, N: Node> Engine<'s, N> {
             crashes_done: 0,
             fifo,
             sync_bound,
+            link_latency: cfg.link.latency.in_nanos(),
             sim,
         }
     }
@@ -546,15 +548,15 @@ impl<'s, N: Node> Engine<'s, N> {
                 return Some(self.now);
             }
         }
-        while let Some(t) = self.queue.peek_time() {
-            if t > end {
-                break;
-            }
+        loop {
             if self.c.events >= events_max {
-                self.truncated = true;
+                // Truncated only if something was still due before `end`.
+                if self.queue.peek_time().is_some_and(|t| t <= end) {
+                    self.truncated = true;
+                }
                 break;
             }
-            let (t, event) = self.queue.pop().expect("peeked");
+            let Some((t, event)) = self.queue.pop_until(end) else { break };
             self.now = t;
             self.c.events += 1;
             let outputs_before = self.outputs.len();
@@ -678,6 +680,7 @@ impl<'s, N: Node> Engine<'s, N> {
         }
     }
 
+    #[inline(always)]
     fn on_arrival(&mut self, from: NodeId, to: NodeId, msg: u64, sent_at: u64, bytes: Payload) {
         let slot = &self.slots[to.index()];
         if slot.status != Status::Up {
@@ -990,6 +993,7 @@ impl<'s, N: Node> Engine<'s, N> {
     }
 
     /// One transmission from `from` to `to`: the network model decides its fate.
+    #[inline(always)]
     fn transmit(&mut self, from: NodeId, to: NodeId, bytes: Payload) {
         assert!(to.index() < self.n, "{from} sent to {to}, which is not a node of this cluster");
         let msg = self.next_msg;
@@ -1082,7 +1086,7 @@ impl<'s, N: Node> Engine<'s, N> {
     }
 
     /// Puts a transmission on the link (or holds or drops it at an active cut).
-    #[inline]
+    #[inline(always)]
     fn route(&mut self, from: NodeId, to: NodeId, msg: u64, bytes: Payload, extra: u64) {
         if !self.active_cuts.is_empty() {
             match self.cut(from, to) {
@@ -1098,7 +1102,7 @@ impl<'s, N: Node> Engine<'s, N> {
     /// When a message of `len` bytes sent now arrives: serialisation onto the link (bandwidth,
     /// packets), propagation latency, `extra` delay from the adversary, the timing model's bounds
     /// (which the adversary's delay cannot break either), and FIFO order if required.
-    #[inline]
+    #[inline(always)]
     fn arrival(&mut self, from: NodeId, to: NodeId, len: usize, extra: u64) -> u64 {
         let cfg = &self.sim.config;
         let mtu = cfg.link.mtu as usize;
@@ -1116,7 +1120,7 @@ impl<'s, N: Node> Engine<'s, N> {
             link.busy_ns += tx;
             depart = link.free_at;
         }
-        let mut at = depart.saturating_add(cfg.link.latency.sample(&mut self.net)).saturating_add(extra);
+        let mut at = depart.saturating_add(self.link_latency.sample(&mut self.net)).saturating_add(extra);
         if let Some(bound) = self.sync_bound {
             let mut limit = self.now.saturating_add(bound);
             if let TimingModel::PartiallySynchronous { windows, async_delay, .. } = &cfg.model.timing {
@@ -1192,4 +1196,10 @@ impl<'s, N: Node> Engine<'s, N> {
 /// Bytes one queued in-flight message occupies in the event queue (for the memory report).
 pub fn queued_event_bytes<T>() -> usize {
     EventQueue::<Event<T>>::entry_size()
+}
+
+/// Bytes the event queue's wheel (bucket heads and occupancy bitmap) occupies once a run schedules
+/// anything within its horizon, whatever the number of events (for the memory report).
+pub fn queue_wheel_bytes() -> usize {
+    crate::queue::WHEEL_BYTES
 }

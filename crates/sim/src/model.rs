@@ -319,6 +319,37 @@ pub enum Latency {
     },
 }
 
+/// A [`Latency`] with its parameters in nanoseconds: what the engine samples from.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum LatencyNs {
+    Constant(u64),
+    Uniform(u64, u64),
+    /// `min`, `mean`.
+    Exponential(u64, f64),
+    /// `min`, `1 / shape`.
+    Pareto(f64, f64),
+}
+
+impl LatencyNs {
+    /// Draws a value in nanoseconds.
+    #[inline]
+    pub(crate) fn sample(self, rng: &mut herald_core::Rng) -> u64 {
+        match self {
+            Self::Constant(value) => value,
+            Self::Uniform(min, max) => rng.between(min, max),
+            Self::Exponential(min, mean) => {
+                let u = 1.0 - rng.unit(); // (0, 1]
+                min.saturating_add((-u.ln() * mean) as u64)
+            }
+            Self::Pareto(min, inverse_shape) => {
+                let u = 1.0 - rng.unit();
+                let x = min / u.powf(inverse_shape);
+                if x >= u64::MAX as f64 { u64::MAX / 4 } else { x as u64 }
+            }
+        }
+    }
+}
+
 impl Latency {
     /// Uniform between two durations.
     pub fn uniform(min: Duration, max: Duration) -> Self {
@@ -337,19 +368,17 @@ impl Latency {
     /// Draws a value in nanoseconds.
     #[inline]
     pub(crate) fn sample(&self, rng: &mut herald_core::Rng) -> u64 {
+        self.in_nanos().sample(rng)
+    }
+
+    /// The distribution with its parameters converted to nanoseconds once, for the hot path.
+    pub(crate) fn in_nanos(&self) -> LatencyNs {
         use herald_core::time::nanos;
         match self {
-            Self::Constant { value } => nanos(*value),
-            Self::Uniform { min, max } => rng.between(nanos(*min), nanos(*max)),
-            Self::Exponential { min, mean } => {
-                let u = 1.0 - rng.unit(); // (0, 1]
-                nanos(*min).saturating_add((-u.ln() * nanos(*mean) as f64) as u64)
-            }
-            Self::Pareto { min, shape } => {
-                let u = 1.0 - rng.unit();
-                let x = nanos(*min) as f64 / u.powf(1.0 / shape);
-                if x >= u64::MAX as f64 { u64::MAX / 4 } else { x as u64 }
-            }
+            Self::Constant { value } => LatencyNs::Constant(nanos(*value)),
+            Self::Uniform { min, max } => LatencyNs::Uniform(nanos(*min), nanos(*max)),
+            Self::Exponential { min, mean } => LatencyNs::Exponential(nanos(*min), nanos(*mean) as f64),
+            Self::Pareto { min, shape } => LatencyNs::Pareto(nanos(*min) as f64, 1.0 / shape),
         }
     }
 

@@ -1,22 +1,25 @@
 //! The event queue: a min-queue on (time, insertion sequence), so events at the same instant run in
 //! the order they were scheduled — which is what makes a run a pure function of its seed.
 //!
-//! It is a calendar queue (a timing wheel): time is cut into buckets of `2^WIDTH_SHIFT` ns; an event
-//! within the wheel's horizon goes, unsorted, into its bucket in O(1); the bucket holding the
-//! current time is sorted once when the cursor reaches it and then popped from its end. An event
-//! pushed into the current bucket itself (a delay shorter than a bucket) goes into a side heap, and
-//! a pop takes the earlier of the two. Events beyond the horizon wait in an overflow heap and move
-//! into the wheel as it turns. An occupancy bitmap finds the next non-empty bucket. For the
-//! latencies of a simulated network (micro- to milliseconds) most buckets hold a few events, so a
-//! push and a pop cost a few nanoseconds instead of a full heap's log n cache misses.
+//! It is a calendar queue (a timing wheel) of fine buckets: time is cut into buckets of
+//! `2^WIDTH_SHIFT` ns (about a microsecond), each an intrusive singly linked list threaded through
+//! the event slots themselves, so a push within the wheel's horizon is O(1) — write the slot, link
+//! it at its bucket's head, set the bucket's occupancy bit — and touches no per-bucket vector. When
+//! the cursor reaches a bucket its list is gathered into `current` and sorted (buckets are fine
+//! enough that most hold one event, so most sorts are trivial and their comparisons cannot
+//! mispredict), then popped from its end. An event pushed into the current bucket itself (a delay
+//! shorter than a bucket) goes into a side heap, and a pop takes the earlier of the two. Events
+//! beyond the horizon wait in an overflow heap and move into the wheel as it turns. A two-level
+//! occupancy bitmap finds the next non-empty bucket in a few word scans even when the wheel is
+//! sparse.
 //!
-//! The wheel moves only 16-byte keys — the time, and the insertion sequence packed with the index
-//! of the event's slot in a slab — so sorting and moving stay cheap whatever the event's size.
+//! Keys are 16 bytes — the time, and the insertion sequence packed with the event's slot index —
+//! so sorting and the heaps move keys, never events.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
-/// A queued event's key: `tag` is the insertion sequence (high 40 bits) and the slab slot (low 24
+/// A queued event's key: `tag` is the insertion sequence (high 40 bits) and the slot index (low 24
 /// bits), so ordering by (time, tag) is ordering by (time, sequence).
 #[derive(Clone, Copy, PartialEq, Eq)]
 struct Entry {
@@ -53,53 +56,71 @@ impl Ord for Entry {
     }
 }
 
-/// Bucket width: 2^14 ns ≈ 16.4 µs.
-const WIDTH_SHIFT: u32 = 14;
-/// Buckets in the wheel: 2^12, a horizon of about 67 ms (the wheel's headers stay in cache).
-const BUCKETS: usize = 1 << 12;
+/// Bucket width: 2^10 ns ≈ 1 µs.
+const WIDTH_SHIFT: u32 = 10;
+/// Buckets in the wheel: 2^14, a horizon of about 16.8 ms.
+const BUCKETS: usize = 1 << 14;
 const MASK: u64 = BUCKETS as u64 - 1;
+const WORDS: usize = BUCKETS / 64;
+/// The wheel's fixed storage: a list head per bucket and the occupancy bitmap.
+pub(crate) const WHEEL_BYTES: usize = BUCKETS * 4 + WORDS * 8;
+/// The end of a bucket's list.
+const NIL: u32 = u32::MAX;
+
+/// An event's storage: its key, the next slot of its bucket's list while it is in the wheel, and
+/// the event (`None` while the slot is free).
+struct Slot<E> {
+    entry: Entry,
+    next: u32,
+    event: Option<E>,
+}
 
 pub(crate) struct EventQueue<E> {
     /// Event storage; keys point into it.
-    slab: Vec<Option<E>>,
+    slots: Vec<Slot<E>>,
     free: Vec<u32>,
     /// The bucket of `cursor`, sorted so that the earliest event is last.
     current: Vec<Entry>,
-    /// Events pushed into the cursor's bucket after it was sorted.
+    /// Events pushed into the cursor's bucket after it was gathered.
     side: BinaryHeap<Entry>,
     /// Absolute bucket number (time >> WIDTH_SHIFT) of `current`.
     cursor: u64,
-    /// Buckets `cursor + 1 ..= cursor + BUCKETS - 1`, by absolute number modulo BUCKETS.
-    wheel: Vec<Vec<Entry>>,
-    occupied: [u64; BUCKETS / 64],
+    /// The first slot of buckets `cursor + 1 ..= cursor + BUCKETS - 1`, by absolute number modulo
+    /// BUCKETS (`NIL` if empty). Allocated on first use.
+    heads: Vec<u32>,
+    /// Bit b: bucket b is non-empty.
+    occupied: Vec<u64>,
+    /// Bit w: `occupied[w]` is non-zero.
+    summary: [u64; WORDS / 64],
     in_wheel: usize,
     /// Events at or beyond the horizon.
     overflow: BinaryHeap<Entry>,
     seq: u64,
     len: usize,
     peak: usize,
-    /// Bucket storage capacity, for the memory report.
-    capacity_peak: usize,
+    /// The most events gathered into `current` at once, for the memory report.
+    current_peak: usize,
 }
 
 impl<E> EventQueue<E> {
     pub(crate) fn new() -> Self {
         Self {
-            slab: Vec::new(),
+            slots: Vec::new(),
             free: Vec::new(),
             current: Vec::new(),
             side: BinaryHeap::new(),
             cursor: 0,
             // Allocated on first use, so an idle queue (or a run that never looks far ahead) costs
             // nothing to build and drop.
-            wheel: Vec::new(),
-            occupied: [0; BUCKETS / 64],
+            heads: Vec::new(),
+            occupied: Vec::new(),
+            summary: [0; WORDS / 64],
             in_wheel: 0,
             overflow: BinaryHeap::new(),
             seq: 0,
             len: 0,
             peak: 0,
-            capacity_peak: 0,
+            current_peak: 0,
         }
     }
 
@@ -109,21 +130,22 @@ impl<E> EventQueue<E> {
         self.seq += 1;
         assert!(seq < 1 << (64 - SLOT_BITS), "more than 2^40 events scheduled in one run");
         let slot = match self.free.pop() {
-            Some(slot) => {
-                self.slab[slot as usize] = Some(event);
-                u64::from(slot)
-            }
+            Some(slot) => u64::from(slot),
             None => {
-                self.slab.push(Some(event));
-                self.slab.len() as u64 - 1
+                self.slots.push(Slot { entry: Entry { time: 0, tag: 0 }, next: NIL, event: None });
+                self.slots.len() as u64 - 1
             }
         };
         assert!(slot <= SLOT_MASK, "more than 2^24 events queued at once");
+        let entry = Entry { time, tag: seq << SLOT_BITS | slot };
+        let s = &mut self.slots[slot as usize];
+        s.entry = entry;
+        s.event = Some(event);
         self.len += 1;
         if self.len > self.peak {
             self.peak = self.len;
         }
-        self.place(Entry { time, tag: seq << SLOT_BITS | slot });
+        self.place(entry);
     }
 
     #[inline]
@@ -133,12 +155,16 @@ impl<E> EventQueue<E> {
             // The current bucket (or, for a time in the past, the earliest place it can go).
             self.side.push(entry);
         } else if bucket - self.cursor < BUCKETS as u64 {
-            if self.wheel.is_empty() {
-                self.wheel = (0..BUCKETS).map(|_| Vec::new()).collect();
+            if self.heads.is_empty() {
+                self.heads = vec![NIL; BUCKETS];
+                self.occupied = vec![0; WORDS];
             }
-            let slot = (bucket & MASK) as usize;
-            self.wheel[slot].push(entry);
-            self.occupied[slot / 64] |= 1 << (slot % 64);
+            let b = (bucket & MASK) as usize;
+            let slot = entry.slot();
+            self.slots[slot].next = self.heads[b];
+            self.heads[b] = slot as u32;
+            self.occupied[b / 64] |= 1 << (b % 64);
+            self.summary[b / 64 / 64] |= 1 << (b / 64 % 64);
             self.in_wheel += 1;
         } else {
             self.overflow.push(entry);
@@ -158,6 +184,12 @@ impl<E> EventQueue<E> {
 
     #[inline]
     pub(crate) fn pop(&mut self) -> Option<(u64, E)> {
+        self.pop_until(u64::MAX)
+    }
+
+    /// Pops the earliest event if it is due no later than `end`; `None` if there is none.
+    #[inline]
+    pub(crate) fn pop_until(&mut self, end: u64) -> Option<(u64, E)> {
         if self.current.is_empty() && self.side.is_empty() && !self.advance() {
             return None;
         }
@@ -166,15 +198,19 @@ impl<E> EventQueue<E> {
             (None, _) => true,
             (Some(_), None) => false,
         };
+        let first = if from_side { self.side.peek() } else { self.current.last() }?;
+        if first.time > end {
+            return None;
+        }
         let e = if from_side { self.side.pop() } else { self.current.pop() }?;
         self.len -= 1;
         let slot = e.slot();
-        let event = self.slab[slot].take().expect("a queued key points at a stored event");
+        let event = self.slots[slot].event.take().expect("a queued key points at a stored event");
         self.free.push(slot as u32);
         Some((e.time, event))
     }
 
-    /// Moves the cursor to the next non-empty bucket and loads it into `current`. False if the
+    /// Moves the cursor to the next non-empty bucket and gathers it into `current`. False if the
     /// queue is empty.
     fn advance(&mut self) -> bool {
         loop {
@@ -190,16 +226,25 @@ impl<E> EventQueue<E> {
             }
             let next = self.next_occupied();
             self.cursor = next;
-            let slot = (next & MASK) as usize;
-            self.occupied[slot / 64] &= !(1 << (slot % 64));
-            // Swap the (empty) current vector into the slot so both allocations are reused.
-            std::mem::swap(&mut self.current, &mut self.wheel[slot]);
+            let b = (next & MASK) as usize;
+            self.occupied[b / 64] &= !(1 << (b % 64));
+            if self.occupied[b / 64] == 0 {
+                self.summary[b / 64 / 64] &= !(1 << (b / 64 % 64));
+            }
+            let mut slot = std::mem::replace(&mut self.heads[b], NIL);
+            while slot != NIL {
+                let s = &self.slots[slot as usize];
+                self.current.push(s.entry);
+                slot = s.next;
+            }
             self.in_wheel -= self.current.len();
-            self.capacity_peak = self.capacity_peak.max(self.current.capacity());
+            self.current_peak = self.current_peak.max(self.current.len());
             // Latest first, so the earliest pops off the end; (time, seq) is unique, so an
             // unstable sort is deterministic. One 128-bit key compares in two instructions and one
-            // branch, where the (time, tag) pair took two branches.
-            self.current.sort_unstable_by_key(|e| std::cmp::Reverse(e.key()));
+            // branch.
+            if self.current.len() > 1 {
+                self.current.sort_unstable_by_key(|e| std::cmp::Reverse(e.key()));
+            }
             self.refill_from_overflow();
             if !self.current.is_empty() || !self.side.is_empty() {
                 return true;
@@ -210,20 +255,33 @@ impl<E> EventQueue<E> {
     /// The absolute number of the first occupied bucket after the cursor.
     fn next_occupied(&self) -> u64 {
         let start = ((self.cursor + 1) & MASK) as usize;
-        let words = BUCKETS / 64;
-        for step in 0..=words {
-            let w = (start / 64 + step) % words;
-            let mut bits = self.occupied[w];
-            if step == 0 {
-                bits &= !0u64 << (start % 64);
-            }
+        // The rest of the start's word, then whole words found through the summary, wrapping
+        // around the wheel once.
+        let first = self.occupied[start / 64] & (!0u64 << (start % 64));
+        let found = if first != 0 {
+            start / 64 * 64 + first.trailing_zeros() as usize
+        } else {
+            let w = self.next_word(start / 64 + 1).or_else(|| self.next_word(0)).expect("a non-empty wheel");
+            w * 64 + self.occupied[w].trailing_zeros() as usize
+        };
+        let offset = (found as u64).wrapping_sub(self.cursor) & MASK;
+        self.cursor + if offset == 0 { BUCKETS as u64 } else { offset }
+    }
+
+    /// The first non-empty word of `occupied` at or after word `from`, without wrapping.
+    fn next_word(&self, from: usize) -> Option<usize> {
+        let mut i = from / 64;
+        let mut bits = if from < WORDS { self.summary[i] & (!0u64 << (from % 64)) } else { 0 };
+        loop {
             if bits != 0 {
-                let slot = (w * 64 + bits.trailing_zeros() as usize) as u64;
-                let offset = (slot.wrapping_sub(self.cursor)) & MASK;
-                return self.cursor + if offset == 0 { BUCKETS as u64 } else { offset };
+                return Some(i * 64 + bits.trailing_zeros() as usize);
             }
+            i += 1;
+            if i >= self.summary.len() {
+                return None;
+            }
+            bits = self.summary[i];
         }
-        unreachable!("next_occupied called on an empty wheel")
     }
 
     /// Moves overflow events that now fall within the horizon into the wheel.
@@ -242,14 +300,15 @@ impl<E> EventQueue<E> {
     pub(crate) fn reset(&mut self) {
         assert_eq!(self.len, 0, "only an empty queue is reused");
         debug_assert!(self.in_wheel == 0 && self.overflow.is_empty() && self.current.is_empty());
-        debug_assert!(self.occupied.iter().all(|w| *w == 0));
-        self.slab.clear();
+        debug_assert!(self.occupied.iter().all(|w| *w == 0) && self.summary.iter().all(|w| *w == 0));
+        debug_assert!(self.heads.iter().all(|h| *h == NIL));
+        self.slots.clear();
         self.free.clear();
         self.side.clear();
         self.cursor = 0;
         self.seq = 0;
         self.peak = 0;
-        self.capacity_peak = 0;
+        self.current_peak = 0;
     }
 
     /// The most events ever queued at once.
@@ -257,10 +316,14 @@ impl<E> EventQueue<E> {
         self.peak
     }
 
-    /// An estimate of the bytes the queue's storage occupies at its largest: a slab slot and a key
-    /// per queued event at the peak, plus the largest bucket's slack.
+    /// An estimate of the bytes the queue's storage occupies at its largest: a slot per queued
+    /// event at the peak, the largest gathered bucket's keys, and the wheel's list heads and
+    /// bitmaps once allocated.
     pub(crate) fn allocated_bytes(&self) -> usize {
-        self.peak * std::mem::size_of::<Option<E>>() + (self.peak + self.capacity_peak) * std::mem::size_of::<Entry>()
+        self.peak * std::mem::size_of::<Slot<E>>()
+            + self.current_peak * std::mem::size_of::<Entry>()
+            + self.heads.capacity() * std::mem::size_of::<u32>()
+            + self.occupied.capacity() * 8
     }
 
     /// Removes every event, in time order.
@@ -272,9 +335,9 @@ impl<E> EventQueue<E> {
         v
     }
 
-    /// Bytes per queued event: its slab slot and its key.
+    /// Bytes per queued event: its slot (key, list link and the event).
     pub(crate) const fn entry_size() -> usize {
-        std::mem::size_of::<Option<E>>() + std::mem::size_of::<Entry>()
+        std::mem::size_of::<Slot<E>>()
     }
 }
 
@@ -292,6 +355,29 @@ mod tests {
         q.push(1, 'd');
         let order: Vec<char> = q.drain_sorted().into_iter().map(|(_, e)| e).collect();
         assert_eq!(order, vec!['b', 'd', 'a', 'c']);
+    }
+
+    /// The occupancy search wraps around the end of the wheel at both levels of the bitmap: from
+    /// a cursor in the wheel's last word, to a bucket in its first word or in the middle, and to
+    /// a bucket just before the cursor's own (almost a whole turn ahead).
+    #[test]
+    fn finds_the_next_bucket_across_the_end_of_the_wheel() {
+        let width = 1u64 << WIDTH_SHIFT;
+        let turn = BUCKETS as u64 * width;
+        for start_bucket in [BUCKETS as u64 - 1, BUCKETS as u64 - 70, 2 * BUCKETS as u64 - 3] {
+            let start = start_bucket * width;
+            for ahead in [1, 2, 63, 64, 65, 4096, BUCKETS as u64 / 2, BUCKETS as u64 - 2, BUCKETS as u64 - 1] {
+                let mut q = EventQueue::new();
+                q.push(start, 'a');
+                assert_eq!(q.pop(), Some((start, 'a')));
+                let t = start + ahead * width;
+                q.push(t, 'b');
+                q.push(start + turn + 5, 'c'); // beyond the horizon: the overflow heap
+                assert_eq!(q.pop(), Some((t, 'b')), "start bucket {start_bucket}, {ahead} ahead");
+                assert_eq!(q.pop(), Some((start + turn + 5, 'c')));
+                assert_eq!(q.pop(), None);
+            }
+        }
     }
 
     /// The calendar queue must pop exactly what a plain heap on (time, seq) pops, for interleaved
