@@ -72,8 +72,17 @@ use std::time::Duration;
 /// Paths of up to [`PATH_INLINE`] generals (every instance of OM(m) for m < 8) live inline, so
 /// building, cloning and comparing them allocates nothing. On the wire a path is a sequence of
 /// general ids, as a `Vec` would be.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Path(SmallVec<[NodeId; PATH_INLINE]>);
+
+impl Clone for Path {
+    /// One copy of the ids (they are `Copy`), where SmallVec's own `clone` pushes them one by one:
+    /// a path is cloned for every message OM sends.
+    #[inline]
+    fn clone(&self) -> Self {
+        Self(SmallVec::from_slice(&self.0))
+    }
+}
 
 /// Generals a [`Path`] holds without allocating.
 pub const PATH_INLINE: usize = 8;
