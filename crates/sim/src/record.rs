@@ -315,7 +315,8 @@ impl<T> Trace<T> {
         if msg != self.next_id || n > INLINE || (from.0 | to.0) >= 256 {
             return self.push_send_slow(t, from, to, msg, bytes);
         }
-        let last_t = self.last_t;
+        // Read before the stores to the window, which the compiler cannot tell from the fields.
+        let (used, last_t) = (self.used, self.last_t);
         let Some(w) = self.window() else {
             return self.push_send_slow(t, from, to, msg, bytes);
         };
@@ -324,7 +325,7 @@ impl<T> Trace<T> {
         let head = u32::from(SEND) | lens << 2 | (n as u32) << 5 | from.0 << 16 | to.0 << 24;
         w[..4].copy_from_slice(&head.to_le_bytes());
         copy_small((&mut w[at..at + INLINE]).try_into().expect("room for a small payload"), bytes);
-        self.used += at + n;
+        self.used = used + at + n;
         self.last_t = t;
         self.len += 1;
         self.next_id += 1;
@@ -372,14 +373,14 @@ impl<T> Trace<T> {
              it: {:?}",
             self.origins[msg as usize]
         );
-        let last_t = self.last_t;
+        let (used, last_t) = (self.used, self.last_t);
         let Some(w) = self.window() else {
             return self.push_deliver_slow(t, from, to, msg, sent_at);
         };
         let mut at = 1;
         let lens = put(w, &mut at, zigzag(t.wrapping_sub(last_t))) | put(w, &mut at, next_id - 1 - msg) << 3;
         w[0] = DELIVER | (lens as u8) << 2;
-        self.used += at;
+        self.used = used + at;
         self.last_t = t;
         self.len += 1;
     }
