@@ -71,8 +71,9 @@ const DELIVER: u8 = 1;
 const OTHER: u8 = 2;
 const SEND_WIDE: u8 = 3;
 
-/// The room every packed record is written into: a send's two header bytes, four fields of at most
-/// eight bytes (each written as a whole word) and a payload of up to [`INLINE`] bytes fit.
+/// The room every packed record is written into: the largest header, its fields (each written as
+/// a whole eight-byte word, of which only the significant bytes are kept) and a payload of up to
+/// [`INLINE`] bytes fit.
 const WINDOW: usize = 64;
 
 /// Payloads up to this long (those a [`Payload`] keeps inline) are copied into the window with a
@@ -82,14 +83,15 @@ const INLINE: usize = 16;
 /// A run's records, stored compactly: one byte stream holding every send and delivery and a marker
 /// for each rarer record, which is kept whole in a side vector in order.
 ///
-/// A packed record is a header (the tag and, in three bits a field, how many bytes each field
-/// takes) followed by its fields, each in as few little-endian bytes as it needs:
+/// A packed record is a header (the tag and, mostly in three bits a field, how many bytes each
+/// field takes) followed by its fields, each in as few little-endian bytes as it needs:
 ///
-/// - a send: a four-byte header (the tag, the time's length, the payload's length, `from` and `to`
-///   a byte each), the time since the previous record (zigzag: times only go back in the in-flight
-///   drops appended at the end of a run), then the payload. Its message id is implicit: the next
-///   one. A send between nodes numbered 256 or more, or of more than [`INLINE`] bytes, is written
-///   wide instead: a two-byte header, the time, `from`, `to` and the payload's length as fields.
+/// - a send: a four-byte header (bits 0–1 the tag, 2–4 the time's length less one, 5–9 the
+///   payload's length, 16–23 `from`, 24–31 `to`), the time since the previous record (zigzag:
+///   times only go back in the in-flight drops appended at the end of a run), then the payload.
+///   Its message id is implicit: the next one. A send between nodes numbered 256 or more, or of
+///   more than 16 bytes, is written wide instead: a two-byte header, the time, `from`, `to` and
+///   the payload's length as fields, then the payload.
 /// - a delivery: a one-byte header, the time since the previous record and how many message ids
 ///   were created after the one delivered. `from`, `to` and `sent_at` are rebuilt when reading.
 /// - anything else: a one-byte header and the time since the previous record.
@@ -102,13 +104,14 @@ const INLINE: usize = 16;
 /// whole instead, so any record round-trips; debug builds check the invariant on every delivery
 /// pushed by [`Trace::push_deliver`].
 ///
-/// About 4 bytes a delivery and 5 plus the payload a send instead of a 56-byte [`Record`]. The
-/// stream is kept ahead of its used length by at least a [`WINDOW`] of zeroed room, so a record is
-/// written into a fixed-size window with one room check: no per-byte capacity checks, no
-/// truncation. Recording allocates nothing per record and drops in one free; [`Trace::iter`]
-/// rebuilds each [`Record`] as it was recorded.
+/// About 4–5 bytes a delivery and 5 plus the payload a send instead of a 56-byte [`Record`]. The
+/// stream's length runs ahead of the bytes used, so a record is written into a fixed-size window
+/// of the room after them with one room check: no per-byte capacity checks, no truncation; the
+/// whole-word stores may leave bytes past the record's end, which the next record overwrites.
+/// Recording allocates nothing per record and drops in one free; [`Trace::iter`] rebuilds each
+/// [`Record`] as it was recorded.
 pub struct Trace<T> {
-    /// Packed records in `stream[..used]`; zeroed room after.
+    /// Packed records in `stream[..used]`; room after (zeros, or leftovers of whole-word stores).
     stream: Vec<u8>,
     used: usize,
     rare: Vec<RecordKind<T>>,
@@ -235,8 +238,8 @@ fn creates<T>(kind: &RecordKind<T>) -> Option<(NodeId, NodeId, u64)> {
 }
 
 impl<T> Trace<T> {
-    /// An empty trace with room for about `bytes` bytes of packed records (address space only:
-    /// pages are touched as records arrive).
+    /// An empty trace with room for about `bytes` bytes of packed records (zeroed memory from the
+    /// allocator: a large reservation is address space only, its pages touched as records arrive).
     pub fn with_capacity(bytes: usize) -> Self {
         Self { stream: vec![0; bytes], ..Self::default() }
     }
@@ -256,7 +259,7 @@ impl<T> Trace<T> {
         self.used + self.rare.len() * std::mem::size_of::<RecordKind<T>>()
     }
 
-    /// Makes sure `room` bytes past the used length are zeroed room.
+    /// Makes sure the stream has `room` bytes past the used length.
     #[inline(always)]
     fn reserve_room(&mut self, room: usize) {
         if self.stream.len() < self.used + room {
@@ -306,9 +309,9 @@ impl<T> Trace<T> {
         at
     }
 
-    /// Appends a send of `bytes` at `t`. The common case (the next message id, node ids below
-    /// 256, a payload of at most [`INLINE`] bytes, room in the stream) is one header word, the
-    /// time and the payload, and calls nothing: inlined into the engine, it costs no call either.
+    /// Appends a send of `bytes` at `t`. The common case (the next message id, node ids below 256,
+    /// a payload of at most 16 bytes, room in the stream) is one header word, the time and the
+    /// payload, and calls nothing: inlined into the engine, it costs no call either.
     #[inline(always)]
     pub fn push_send(&mut self, t: u64, from: NodeId, to: NodeId, msg: u64, bytes: &[u8]) {
         let n = bytes.len();
