@@ -463,8 +463,8 @@ impl<'s, N: Node> Engine<'s, N> {
             latency,
             latency_min: u64::MAX,
             latency_max: 0,
-            // A run with an event limit records about two entries per event, of about 15 bytes
-            // each: reserving that up front (address space only; pages are touched as records
+            // A run with an event limit records about two entries per event, of 5–10 bytes each:
+            // reserving 32 bytes an event up front (zeroed pages the kernel maps only as records
             // arrive) saves the copying of repeated growth on long traced runs.
             records: sim.record.then(|| match cfg.limits.events_max {
                 u64::MAX => Trace::default(),

@@ -156,7 +156,7 @@ impl Path {
     /// The sub-instance σ·j that lieutenant `j` commands.
     pub fn child(&self, j: NodeId) -> Self {
         debug_assert!(!self.contains(j));
-        let mut v = self.0.clone();
+        let mut v = SmallVec::from_slice(&self.0);
         v.push(j);
         Self(v)
     }
@@ -173,8 +173,22 @@ impl Path {
 
     /// Starts with the commander, ids below `generals`, no general twice.
     fn is_well_formed(&self, generals: usize) -> bool {
+        if self.0.first() != Some(&COMMANDER) {
+            return false;
+        }
+        if generals <= 64 {
+            // One pass with the generals seen so far as a bit set: this check runs for every
+            // message a lieutenant receives.
+            let mut seen = 0u64;
+            return self.0.iter().all(|g| {
+                let bit = 1u64 << (g.index() % 64);
+                let fresh = g.index() < generals && seen & bit == 0;
+                seen |= bit;
+                fresh
+            });
+        }
         let distinct = self.0.iter().enumerate().all(|(i, g)| !self.0[..i].contains(g));
-        self.0.first() == Some(&COMMANDER) && self.0.iter().all(|g| g.index() < generals) && distinct
+        self.0.iter().all(|g| g.index() < generals) && distinct
     }
 }
 
