@@ -16,6 +16,7 @@
 //! Keys are 16 bytes — the time, and the insertion sequence packed with the event's slot index —
 //! so sorting and the heaps move keys, never events.
 
+use prefetch_index::prefetch_index;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
@@ -246,6 +247,12 @@ impl<E> EventQueue<E> {
                 self.current.sort_unstable_by_key(|e| std::cmp::Reverse(e.key()));
             }
             self.refill_from_overflow();
+            if self.in_wheel > 0 {
+                // Start loading the next bucket's first slot now: the walk of its list begins
+                // with that (otherwise cold) load once this bucket's events are handled.
+                let head = self.heads[(self.next_occupied() & MASK) as usize];
+                prefetch_index(&self.slots, head as usize);
+            }
             if !self.current.is_empty() || !self.side.is_empty() {
                 return true;
             }
