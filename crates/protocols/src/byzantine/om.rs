@@ -484,16 +484,25 @@ impl Om {
             return own;
         }
         let n = self.config.generals;
-        let (mut attacks, mut total) = (0, 0);
-        for j in (0..n).filter(|&j| on_path & (1 << j) == 0) {
-            let w = if j == self.id.index() {
-                own
-            } else {
-                let child = rank * (n - len) + Dense::digit(on_path, j);
-                self.decide_dense(table, len + 1, child, on_path | (1 << j))
-            };
-            attacks += usize::from(w == Order::Attack);
-            total += 1;
+        let me = self.id.index();
+        // The children σ·j are ranked rank·(n − len) + k for the k-th general j off σ: consecutive.
+        let base = rank * (n - len);
+        let total = n - len;
+        let mut attacks = usize::from(own == Order::Attack);
+        if len == self.config.m {
+            // The children are leaves, dec(σ·j) = recv(σ·j): count their values in the table
+            // directly. This lieutenant's own child σ·me never has one (it is on that path), and
+            // its input is `own` instead, counted above.
+            let children = &table.values[table.offsets[len] + base..][..total];
+            let skip = Dense::digit(on_path, me);
+            attacks += children.iter().enumerate().filter(|&(k, &v)| k != skip && v == ATTACK_CODE).count();
+            return self.config.majority.of_counts(attacks, total);
+        }
+        for (k, j) in (0..n).filter(|&j| on_path & (1 << j) == 0).enumerate() {
+            if j != me {
+                let w = self.decide_dense(table, len + 1, base + k, on_path | (1 << j));
+                attacks += usize::from(w == Order::Attack);
+            }
         }
         self.config.majority.of_counts(attacks, total)
     }
