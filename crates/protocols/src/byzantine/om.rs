@@ -103,8 +103,16 @@ impl<'de> Deserialize<'de> for Path {
             }
             fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Path, A::Error> {
                 // No reservation from the (untrusted) announced length: the path grows as its
-                // elements actually arrive.
-                let mut generals = SmallVec::new();
+                // elements actually arrive. The first PATH_INLINE are gathered in a plain array
+                // (cheaper than SmallVec's push, which checks for a spill every time).
+                let mut inline = [COMMANDER; PATH_INLINE];
+                for (len, slot) in inline.iter_mut().enumerate() {
+                    match seq.next_element()? {
+                        Some(g) => *slot = g,
+                        None => return Ok(Path(SmallVec::from_buf_and_len(inline, len))),
+                    }
+                }
+                let mut generals = SmallVec::from_buf(inline);
                 while let Some(g) = seq.next_element()? {
                     generals.push(g);
                 }
