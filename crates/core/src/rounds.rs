@@ -92,11 +92,20 @@ impl<R: RoundNode> LockStep<R> {
         self.round += 1;
         let inbox = sort_by_sender(std::mem::take(&mut self.inbox));
         let round = self.round;
-        let (now_due, later): (Vec<_>, Vec<_>) =
-            std::mem::take(&mut self.early).into_iter().partition(|(r, _, _)| *r == round);
-        self.early = later;
-        self.inbox = now_due.into_iter().map(|(_, from, msg)| (from, msg)).collect();
+        if !self.early.is_empty() {
+            let (now_due, later): (Vec<_>, Vec<_>) =
+                std::mem::take(&mut self.early).into_iter().partition(|(r, _, _)| *r == round);
+            self.early = later;
+            self.inbox = now_due.into_iter().map(|(_, from, msg)| (from, msg)).collect();
+        }
         let flow = self.inner.on_round(round, &inbox, &mut Round { ctx, round });
+        if self.inbox.capacity() < inbox.capacity() {
+            // The next round's inbox grows in this one's buffer rather than from nothing.
+            let mut spare = inbox;
+            spare.clear();
+            spare.append(&mut self.inbox);
+            self.inbox = spare;
+        }
         match flow {
             Flow::Continue => ctx.set_timer(RoundEnd(round), self.round_length),
             Flow::Done => self.done = true,
@@ -107,7 +116,7 @@ impl<R: RoundNode> LockStep<R> {
 /// `inbox` stably sorted by sender: a counting sort, since senders are node ids of one cluster
 /// (linear in the messages, where a comparison sort of a few hundred messages a round cost more
 /// than handling them).
-fn sort_by_sender<M>(inbox: Vec<(NodeId, M)>) -> Vec<(NodeId, M)> {
+fn sort_by_sender<M>(mut inbox: Vec<(NodeId, M)>) -> Vec<(NodeId, M)> {
     if inbox.is_sorted_by_key(|(from, _)| *from) {
         return inbox;
     }
@@ -120,13 +129,24 @@ fn sort_by_sender<M>(inbox: Vec<(NodeId, M)>) -> Vec<(NodeId, M)> {
     for n in &mut next {
         (*n, start) = (start, start + *n);
     }
-    let mut sorted: Vec<Option<(NodeId, M)>> = std::iter::repeat_with(|| None).take(inbox.len()).collect();
-    for item in inbox {
-        let at = &mut next[item.0.index()];
-        sorted[*at] = Some(item);
-        *at += 1;
+    // Where each message goes, then that permutation applied in place cycle by cycle: every swap
+    // puts at least one message where it belongs, and nothing is allocated for the messages.
+    let mut dest: Vec<usize> = inbox
+        .iter()
+        .map(|(from, _)| {
+            let at = &mut next[from.index()];
+            *at += 1;
+            *at - 1
+        })
+        .collect();
+    for i in 0..inbox.len() {
+        while dest[i] != i {
+            let d = dest[i];
+            inbox.swap(i, d);
+            dest.swap(i, d);
+        }
     }
-    sorted.into_iter().map(|item| item.expect("every position is filled once")).collect()
+    inbox
 }
 
 impl<R: RoundNode> Node for LockStep<R> {
