@@ -116,7 +116,7 @@ impl<R: RoundNode> LockStep<R> {
 /// `inbox` stably sorted by sender: a counting sort, since senders are node ids of one cluster
 /// (linear in the messages, where a comparison sort of a few hundred messages a round cost more
 /// than handling them).
-fn sort_by_sender<M>(mut inbox: Vec<(NodeId, M)>) -> Vec<(NodeId, M)> {
+fn sort_by_sender<M>(inbox: Vec<(NodeId, M)>) -> Vec<(NodeId, M)> {
     if inbox.is_sorted_by_key(|(from, _)| *from) {
         return inbox;
     }
@@ -129,24 +129,13 @@ fn sort_by_sender<M>(mut inbox: Vec<(NodeId, M)>) -> Vec<(NodeId, M)> {
     for n in &mut next {
         (*n, start) = (start, start + *n);
     }
-    // Where each message goes, then that permutation applied in place cycle by cycle: every swap
-    // puts at least one message where it belongs, and nothing is allocated for the messages.
-    let mut dest: Vec<usize> = inbox
-        .iter()
-        .map(|(from, _)| {
-            let at = &mut next[from.index()];
-            *at += 1;
-            *at - 1
-        })
-        .collect();
-    for i in 0..inbox.len() {
-        while dest[i] != i {
-            let d = dest[i];
-            inbox.swap(i, d);
-            dest.swap(i, d);
-        }
+    let mut sorted: Vec<Option<(NodeId, M)>> = std::iter::repeat_with(|| None).take(inbox.len()).collect();
+    for item in inbox {
+        let at = &mut next[item.0.index()];
+        sorted[*at] = Some(item);
+        *at += 1;
     }
-    inbox
+    sorted.into_iter().map(|item| item.expect("every position is filled once")).collect()
 }
 
 impl<R: RoundNode> Node for LockStep<R> {
