@@ -92,11 +92,20 @@ impl<R: RoundNode> LockStep<R> {
         self.round += 1;
         let inbox = sort_by_sender(std::mem::take(&mut self.inbox));
         let round = self.round;
-        let (now_due, later): (Vec<_>, Vec<_>) =
-            std::mem::take(&mut self.early).into_iter().partition(|(r, _, _)| *r == round);
-        self.early = later;
-        self.inbox = now_due.into_iter().map(|(_, from, msg)| (from, msg)).collect();
+        if !self.early.is_empty() {
+            let (now_due, later): (Vec<_>, Vec<_>) =
+                std::mem::take(&mut self.early).into_iter().partition(|(r, _, _)| *r == round);
+            self.early = later;
+            self.inbox = now_due.into_iter().map(|(_, from, msg)| (from, msg)).collect();
+        }
         let flow = self.inner.on_round(round, &inbox, &mut Round { ctx, round });
+        if self.inbox.capacity() < inbox.capacity() {
+            // The next round's inbox grows in this one's buffer rather than from nothing.
+            let mut spare = inbox;
+            spare.clear();
+            spare.append(&mut self.inbox);
+            self.inbox = spare;
+        }
         match flow {
             Flow::Continue => ctx.set_timer(RoundEnd(round), self.round_length),
             Flow::Done => self.done = true,

@@ -103,8 +103,16 @@ impl<'de> Deserialize<'de> for Path {
             }
             fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Path, A::Error> {
                 // No reservation from the (untrusted) announced length: the path grows as its
-                // elements actually arrive.
-                let mut generals = SmallVec::new();
+                // elements actually arrive. The first PATH_INLINE are gathered in a plain array
+                // (cheaper than SmallVec's push, which checks for a spill every time).
+                let mut inline = [COMMANDER; PATH_INLINE];
+                for (len, slot) in inline.iter_mut().enumerate() {
+                    match seq.next_element()? {
+                        Some(g) => *slot = g,
+                        None => return Ok(Path(SmallVec::from_buf_and_len(inline, len))),
+                    }
+                }
+                let mut generals = SmallVec::from_buf(inline);
                 while let Some(g) = seq.next_element()? {
                     generals.push(g);
                 }
@@ -359,6 +367,23 @@ impl Om {
 
     /// Records the messages of round `round` (their paths have `round` generals).
     fn on_inbox(&mut self, round: u32, inbox: &[(NodeId, OmMsg)]) {
+        if let Received::Dense(table) = &mut self.received {
+            // The same checks as below, with well-formedness, the rank and the set of generals on
+            // the path found in one pass over it: this runs for every message a lieutenant gets.
+            let me = 1u64 << self.id.index();
+            for (from, msg) in inbox {
+                let generals = msg.path.generals();
+                let fits = generals.len() == round as usize && generals.last() == Some(from);
+                let fresh = fits
+                    && table.locate(&msg.path).is_some_and(|(rank, on_path)| {
+                        on_path & me == 0 && table.insert(generals.len(), rank, msg.order)
+                    });
+                if !fresh {
+                    self.ignored += 1;
+                }
+            }
+            return;
+        }
         for (from, msg) in inbox {
             let fits = msg.path.len() == round as usize
                 && msg.path.is_well_formed(self.config.generals)
@@ -382,11 +407,51 @@ impl Om {
             }
             return;
         }
+        if let Received::Dense(table) = &self.received {
+            let mut parent = Path::root();
+            self.send_dense(table, round as usize - 1, &mut parent, 0, 1 << COMMANDER.index(), ctx);
+            return;
+        }
         for parent in paths(n, round as usize - 1, Some(self.id)) {
             let order = self.received(&parent).unwrap_or(DEFAULT_ORDER);
             let path = parent.child(self.id);
             for to in path.lieutenants(n) {
                 ctx.send(to, OmMsg { path: path.clone(), order });
+            }
+        }
+    }
+
+    /// Commands σ·id for every parent σ of `len` generals that extends `parent` (of rank `rank`,
+    /// generals `on_path`) and avoids this general, in lexicographic order of σ as [`paths`] lists
+    /// them: the walk carries each σ's rank along instead of building the level and ranking every
+    /// path of it again.
+    fn send_dense(
+        &self,
+        table: &Dense,
+        len: usize,
+        parent: &mut Path,
+        rank: usize,
+        on_path: u64,
+        ctx: &mut Round<'_, '_, Self>,
+    ) {
+        let n = self.config.generals;
+        let me = self.id.index();
+        if parent.len() == len {
+            let order = table.get(len, rank).unwrap_or(DEFAULT_ORDER);
+            let msg = OmMsg { path: parent.child(self.id), order };
+            let on_path = on_path | 1 << me;
+            for to in (0..n).filter(|&j| on_path & (1 << j) == 0) {
+                ctx.send(NodeId(to as u32), msg.clone());
+            }
+            return;
+        }
+        // The k-th general off the path is digit k of the child's rank.
+        let base = rank * (n - parent.len());
+        for (k, j) in (0..n).filter(|&j| on_path & (1 << j) == 0).enumerate() {
+            if j != me {
+                parent.0.push(NodeId(j as u32));
+                self.send_dense(table, len, parent, base + k, on_path | 1 << j, ctx);
+                parent.0.pop();
             }
         }
     }
@@ -427,16 +492,25 @@ impl Om {
             return own;
         }
         let n = self.config.generals;
-        let (mut attacks, mut total) = (0, 0);
-        for j in (0..n).filter(|&j| on_path & (1 << j) == 0) {
-            let w = if j == self.id.index() {
-                own
-            } else {
-                let child = rank * (n - len) + Dense::digit(on_path, j);
-                self.decide_dense(table, len + 1, child, on_path | (1 << j))
-            };
-            attacks += usize::from(w == Order::Attack);
-            total += 1;
+        let me = self.id.index();
+        // The children σ·j are ranked rank·(n − len) + k for the k-th general j off σ: consecutive.
+        let base = rank * (n - len);
+        let total = n - len;
+        let mut attacks = usize::from(own == Order::Attack);
+        if len == self.config.m {
+            // The children are leaves, dec(σ·j) = recv(σ·j): count their values in the table
+            // directly. This lieutenant's own child σ·me never has one (it is on that path), and
+            // its input is `own` instead, counted above.
+            let children = &table.values[table.offsets[len] + base..][..total];
+            let skip = Dense::digit(on_path, me);
+            attacks += children.iter().enumerate().filter(|&(k, &v)| k != skip && v == ATTACK_CODE).count();
+            return self.config.majority.of_counts(attacks, total);
+        }
+        for (k, j) in (0..n).filter(|&j| on_path & (1 << j) == 0).enumerate() {
+            if j != me {
+                let w = self.decide_dense(table, len + 1, base + k, on_path | (1 << j));
+                attacks += usize::from(w == Order::Attack);
+            }
         }
         self.config.majority.of_counts(attacks, total)
     }
@@ -500,6 +574,9 @@ struct Dense {
     values: Vec<u8>,
 }
 
+/// [`Dense::code`] of ATTACK.
+const ATTACK_CODE: u8 = 1;
+
 /// The largest dense table (entries, one byte each) before falling back to a map.
 const DENSE_MAX: usize = 1 << 20;
 
@@ -530,12 +607,7 @@ impl Received {
 
     fn get(&self, path: &Path) -> Option<Order> {
         match self {
-            Self::Dense(t) => {
-                if path.len() >= t.offsets.len() || !path.is_well_formed(t.generals) {
-                    return None;
-                }
-                t.get(path.len(), t.rank(path).0)
-            }
+            Self::Dense(t) => t.locate(path).and_then(|(rank, _)| t.get(path.len(), rank)),
             Self::Sparse(map) => map.get(path).copied(),
         }
     }
@@ -543,17 +615,7 @@ impl Received {
     /// Records recv(σ) unless σ already has a value (or cannot be an instance); whether it did.
     fn insert(&mut self, path: &Path, order: Order) -> bool {
         match self {
-            Self::Dense(t) => {
-                if path.len() >= t.offsets.len() || !path.is_well_formed(t.generals) {
-                    return false;
-                }
-                let i = t.offsets[path.len() - 1] + t.rank(path).0;
-                let first = t.values[i] == 0;
-                if first {
-                    t.values[i] = Dense::code(order);
-                }
-                first
-            }
+            Self::Dense(t) => t.locate(path).is_some_and(|(rank, _)| t.insert(path.len(), rank, order)),
             Self::Sparse(map) => match map.entry(path.clone()) {
                 std::collections::btree_map::Entry::Vacant(e) => {
                     e.insert(order);
@@ -568,7 +630,7 @@ impl Received {
 impl Dense {
     fn code(order: Order) -> u8 {
         match order {
-            Order::Attack => 1,
+            Order::Attack => ATTACK_CODE,
             Order::Retreat => 2,
         }
     }
@@ -576,10 +638,42 @@ impl Dense {
     /// The value of the instance of `len` generals ranked `rank`.
     fn get(&self, len: usize, rank: usize) -> Option<Order> {
         match self.values[self.offsets[len - 1] + rank] {
-            1 => Some(Order::Attack),
+            ATTACK_CODE => Some(Order::Attack),
             2 => Some(Order::Retreat),
             _ => None,
         }
+    }
+
+    /// Records the value of the instance of `len` generals ranked `rank` unless it has one; whether
+    /// it did.
+    fn insert(&mut self, len: usize, rank: usize, order: Order) -> bool {
+        let slot = &mut self.values[self.offsets[len - 1] + rank];
+        let first = *slot == 0;
+        if first {
+            *slot = Self::code(order);
+        }
+        first
+    }
+
+    /// A path's rank in its level and the set of its generals, or `None` unless it is well formed
+    /// (see [`Path::is_well_formed`]) and has a level in the table: the check and the rank in one
+    /// pass.
+    fn locate(&self, path: &Path) -> Option<(usize, u64)> {
+        let generals = path.generals();
+        if generals.first() != Some(&COMMANDER) || generals.len() >= self.offsets.len() {
+            return None;
+        }
+        let n = self.generals;
+        let (mut rank, mut on_path) = (0, 1u64 << COMMANDER.index());
+        for (i, g) in generals.iter().enumerate().skip(1) {
+            let j = g.index();
+            if j >= n || on_path & (1 << j) != 0 {
+                return None;
+            }
+            rank = rank * (n - i) + Self::digit(on_path, j);
+            on_path |= 1 << j;
+        }
+        Some((rank, on_path))
     }
 
     /// How many generals not on the path (`on_path`, a bit set) are below `j`.
