@@ -25,9 +25,15 @@ pub(crate) enum BenchCommand {
     /// beside a blocking std::net echo floor measured in the same run) and the throughput of
     /// --concurrency callers.
     Rpc {
-        /// Concurrent callers (one connection each) for the throughput run.
+        /// Concurrent callers for the throughput run, each with one call in flight at a time.
         #[arg(long, default_value_t = 64)]
         concurrency: usize,
+        /// Connections the throughput run's callers share round-robin (`SharedCaller`): the calls
+        /// of a connection's callers are in flight together, written together and answered in
+        /// order. Equal to --concurrency, every caller has a connection of its own (a plain
+        /// `Caller`, one call at a time on it).
+        #[arg(long, default_value_t = 1)]
+        connections: usize,
         /// Calls in the throughput run.
         #[arg(long, default_value_t = 200_000)]
         calls: u64,
@@ -80,8 +86,8 @@ pub(crate) enum BenchCommand {
 pub(crate) fn run(cmd: &BenchCommand) -> anyhow::Result<ExitCode> {
     match *cmd {
         BenchCommand::Generals { json, signatures } => generals(json, signatures),
-        BenchCommand::Rpc { concurrency, calls, sequential, payload, ref trace, json } => {
-            crate::bench_rpc::run(concurrency, calls, sequential, payload, trace.clone(), json)
+        BenchCommand::Rpc { concurrency, connections, calls, sequential, payload, ref trace, json } => {
+            crate::bench_rpc::run(concurrency, connections, calls, sequential, payload, trace.clone(), json)
         }
         BenchCommand::Sim { nodes, in_flight, deliveries, trace_memory, bandwidth, repeat, seed, json } => {
             let mut config = SimConfig::new(nodes);

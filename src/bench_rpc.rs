@@ -2,15 +2,18 @@
 //! blocking `std::net` echo measured in the same run as the floor.
 //!
 //! The server is a real `herald_net::run` of the `Echo` node on its own thread and runtime; the
-//! callers are `herald_net::client::Caller`s (one connection each) on another. Sequential latency
-//! is one caller's round trips; throughput is `--concurrency` callers, each making its share of
-//! `--calls` round trips back to back.
+//! callers are `herald_net::client::Caller`s on another. Sequential latency is one caller's round
+//! trips; throughput is `--concurrency` callers, each making its share of `--calls` round trips
+//! back to back, over `--connections` connections (default one): shared round-robin through
+//! `SharedCaller`s, the calls of a connection's callers in flight together, or, with as many
+//! connections as callers, a plain `Caller` each.
 
 use anyhow::Context as _;
 use herald_core::NodeId;
-use herald_net::client::Caller;
+use herald_net::client::{Caller, SharedCaller};
 use herald_net::{Options, Role};
 use herald_protocols::echo::Echo;
+use serde_bytes::ByteBuf;
 use serde_json::json;
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
@@ -21,6 +24,7 @@ const CLUSTER: u64 = 0xbe7c;
 
 pub(crate) fn run(
     concurrency: usize,
+    connections: usize,
     calls: u64,
     sequential: u64,
     payload: usize,
@@ -30,6 +34,9 @@ pub(crate) fn run(
     if concurrency == 0 || calls < concurrency as u64 {
         anyhow::bail!("invalid `--calls`: at least one call per caller (--concurrency {concurrency})");
     }
+    if connections == 0 || connections > concurrency {
+        anyhow::bail!("invalid `--connections`: from 1 to --concurrency ({concurrency}), got {connections}");
+    }
     let host = IpAddr::V4(Ipv4Addr::LOCALHOST);
     let ports = herald_net::cluster::free_ports(host, 2)?;
     let (peer_addr, client_addr) = (SocketAddr::new(host, ports[0]), SocketAddr::new(host, ports[1]));
@@ -37,9 +44,9 @@ pub(crate) fn run(
     let mut options = Options::new(CLUSTER, NodeId(0), vec![peer_addr], data.clone());
     options.client_addr = Some(client_addr);
     options.time_max = Duration::from_secs(3600);
-    // Every caller of the throughput run at once, and the sequential run's (it may not have been
-    // seen leaving yet).
-    options.max_callers = concurrency + 1;
+    // Every connection of the throughput run at once, and the sequential run's (it may not have
+    // been seen leaving yet).
+    options.max_callers = connections + 1;
     let traced = trace.is_some();
     options.trace = trace.map(|path| (path, "bench-rpc".to_string()));
     std::thread::spawn(move || {
@@ -51,14 +58,15 @@ pub(crate) fn run(
     let floor = floor_p50_us(sequential, payload)?;
 
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let body = vec![0x5a_u8; payload];
+    // Bytes (`serde_bytes`), as the echo node takes them: one copy each way, not a loop over bytes.
+    let body = ByteBuf::from(vec![0x5a_u8; payload]);
     let (p50, p99) = rt.block_on(async {
         let mut caller = connect(client_addr, 1).await?;
         let mut samples = Vec::with_capacity(sequential as usize);
         for _ in 0..sequential {
             let started = Instant::now();
             caller.send(&body).await?;
-            let back: Vec<u8> = caller.recv().await?;
+            let back: ByteBuf = caller.recv().await?;
             samples.push(started.elapsed().as_nanos() as u64);
             anyhow::ensure!(back == body, "the echo changed the payload");
         }
@@ -68,21 +76,36 @@ pub(crate) fn run(
     let per = calls / concurrency as u64;
     let total = per * concurrency as u64;
     let wall = rt.block_on(async {
-        let mut callers = Vec::with_capacity(concurrency);
-        for i in 0..concurrency {
-            callers.push(connect(client_addr, 2 + i as u32).await?);
+        let mut conns = Vec::with_capacity(connections);
+        for i in 0..connections {
+            conns.push(connect(client_addr, 2 + i as u32).await?);
         }
         let started = Instant::now();
-        let runs = callers.into_iter().map(|mut c| {
-            let body = body.clone();
-            async move {
-                for _ in 0..per {
-                    c.send(&body).await?;
-                    let _: Vec<u8> = c.recv().await?;
-                }
-                Ok::<_, anyhow::Error>(())
+        let mut runs: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<()>>>>> = Vec::new();
+        if connections == concurrency {
+            for mut c in conns {
+                let body = body.clone();
+                runs.push(Box::pin(async move {
+                    for _ in 0..per {
+                        c.send(&body).await?;
+                        let _: ByteBuf = c.recv().await?;
+                    }
+                    Ok(())
+                }));
             }
-        });
+        } else {
+            let shared: Vec<SharedCaller> = conns.into_iter().map(Caller::share).collect();
+            for i in 0..concurrency {
+                let (c, body) = (shared[i % connections].clone(), body.clone());
+                runs.push(Box::pin(async move {
+                    for _ in 0..per {
+                        let back: ByteBuf = c.call(&body).await?;
+                        anyhow::ensure!(back == body, "the echo changed the payload");
+                    }
+                    Ok(())
+                }));
+            }
+        }
         for r in futures_util::future::join_all(runs).await {
             r?;
         }
@@ -99,6 +122,7 @@ pub(crate) fn run(
         "floor_p50_us": floor,
         "p50_over_floor": p50 as f64 / 1e3 / floor,
         "concurrency": concurrency,
+        "connections": connections,
         "calls": total,
         "calls_per_sec": rate,
         "wall_s": wall,
@@ -108,7 +132,7 @@ pub(crate) fn run(
         outln!("{result}");
     } else {
         outln!(
-            "bench rpc: echo of {payload} bytes over loopback TCP through herald-net\n  sequential ({sequential} calls): p50 {:.1} µs, p99 {:.1} µs (std::net blocking floor p50 {floor:.1} µs)\n  {concurrency} concurrent callers ({total} calls): {:.0} calls/s",
+            "bench rpc: echo of {payload} bytes over loopback TCP through herald-net\n  sequential ({sequential} calls): p50 {:.1} µs, p99 {:.1} µs (std::net blocking floor p50 {floor:.1} µs)\n  {concurrency} concurrent callers on {connections} connections ({total} calls): {:.0} calls/s",
             p50 as f64 / 1e3,
             p99 as f64 / 1e3,
             rate

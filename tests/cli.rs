@@ -165,6 +165,24 @@ fn bench_reports_deliveries_per_second() {
     assert_eq!(v["deliveries"], 20000);
 }
 
+/// `herald bench rpc`'s fields, with callers sharing connections and with one connection each; a
+/// connection count the callers cannot fill is refused, naming the flag.
+#[test]
+fn bench_rpc_reports_latency_and_calls_per_second() {
+    for connections in ["2", "8"] {
+        let args = ["bench", "rpc", "--concurrency", "8", "--connections", connections, "--calls", "800"];
+        let v = json(&herald(&[&args[..], &["--sequential", "50", "--json"]].concat()));
+        assert_eq!(v["calls"], 800);
+        assert_eq!(v["connections"], connections.parse::<u64>().unwrap());
+        for field in ["calls_per_sec", "p50_us", "p99_us", "floor_p50_us"] {
+            assert!(v[field].as_f64().unwrap() > 0.0, "{field}: {v}");
+        }
+    }
+    let out = herald(&["bench", "rpc", "--concurrency", "4", "--connections", "5", "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--connections"));
+}
+
 #[test]
 fn the_tour_runs_every_model_and_exits_0() {
     let out = herald(&[]);

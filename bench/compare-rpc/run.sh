@@ -9,7 +9,9 @@
 #                       the table shows each peer's median run by throughput, and the median p50/p99
 #   SEQUENTIAL=20000    calls in the sequential latency run
 #   CALLS=200000        calls in the throughput run
-#   CONCURRENCY=64      callers in the throughput run (one connection each)
+#   CONCURRENCY=64      callers in the throughput run
+#   CONNECTIONS=1       connections they share (each peer's own multiplexing; = CONCURRENCY gives
+#                       every caller a connection of its own). The floor always has one per caller.
 #   PAYLOAD=32          payload bytes
 #   HERALD_DIR=../..    the Herald checkout whose target/release/herald is measured (built here)
 #   HERALD_BIN=         measure this herald binary instead (nothing is built in HERALD_DIR)
@@ -19,6 +21,7 @@ REPS=${REPS:-3}
 SEQUENTIAL=${SEQUENTIAL:-20000}
 CALLS=${CALLS:-200000}
 CONCURRENCY=${CONCURRENCY:-64}
+CONNECTIONS=${CONNECTIONS:-1}
 PAYLOAD=${PAYLOAD:-32}
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -43,9 +46,11 @@ PEERS=(floor tokio tarpc tonic herald)
 for rep in $(seq "$REPS"); do
     for peer in "${PEERS[@]}"; do
         if [ "$peer" = herald ]; then
-            out=$(timeout 600 "$HERALD" bench rpc "${common[@]}" --json) || { echo "  herald run $rep failed" >&2; continue; }
+            out=$(timeout 600 "$HERALD" bench rpc "${common[@]}" --connections "$CONNECTIONS" --json) || { echo "  herald run $rep failed" >&2; continue; }
+        elif [ "$peer" = floor ]; then
+            out=$(timeout 600 target/release/compare-rpc floor "${common[@]}") || { echo "  floor run $rep failed" >&2; continue; }
         else
-            out=$(timeout 600 target/release/compare-rpc "$peer" "${common[@]}") || { echo "  $peer run $rep failed" >&2; continue; }
+            out=$(timeout 600 target/release/compare-rpc "$peer" "${common[@]}" --connections "$CONNECTIONS") || { echo "  $peer run $rep failed" >&2; continue; }
         fi
         printf '{"peer":"%s","rep":%s,"run":%s}\n' "$peer" "$rep" "$out" >>"$RESULTS"
         echo "  $peer run $rep: $out" >&2
@@ -70,7 +75,8 @@ done
 
 echo
 echo "loopback echo RPC, ${PAYLOAD}-byte payload: p50/p99 over $SEQUENTIAL sequential calls; calls/s with"
-echo "$CONCURRENCY callers over $CALLS calls; median of $REPS interleaved runs per peer ($(nproc) cores)"
+echo "$CONCURRENCY callers on $CONNECTIONS connection(s) (the floor: one each) over $CALLS calls; median of $REPS"
+echo "interleaved runs per peer ($(nproc) cores)"
 echo "load before: $LOAD_BEFORE"
 echo "load after:  $LOAD_AFTER"
 echo "raw runs: $RESULTS"

@@ -1,12 +1,19 @@
 //! One peer of the side-by-side loopback echo RPC benchmark (issue 5, item 7).
 //!
 //! ```text
-//! compare-rpc <floor|tokio|tarpc|tonic> [--sequential 20000] [--calls 200000] [--concurrency 64] [--payload 32]
+//! compare-rpc <floor|tokio|tarpc|tonic> [--sequential 20000] [--calls 200000] [--concurrency 64] [--connections 64] [--payload 32]
 //! ```
 //!
 //! Every peer runs the same workload and prints one JSON line with `p50_us`, `p99_us` (one caller,
-//! `--sequential` round trips back to back) and `calls_per_sec` (`--concurrency` callers, one
-//! connection each, each making its share of `--calls` round trips back to back).
+//! `--sequential` round trips back to back) and `calls_per_sec` (`--concurrency` callers, each
+//! making its share of `--calls` round trips back to back, over `--connections` connections).
+//!
+//! With `--connections` equal to `--concurrency` (the default) every caller has a connection of
+//! its own and waits for each answer before the next call. With fewer, the callers share them
+//! round-robin and their calls are in flight together on a connection: tarpc and tonic multiplex
+//! natively (a cloned client), the tokio loop through a small multiplexing client (one task owns
+//! the connection, writes every queued call with one flush and hands answers back in order). The
+//! floor has no shared mode.
 //!
 //! The shape is the one `herald bench rpc` uses, so the rows are comparable: the server runs on its
 //! own thread with a current-thread tokio runtime, the callers on the main thread with another
@@ -23,25 +30,35 @@ struct Args {
     sequential: u64,
     calls: u64,
     concurrency: usize,
+    connections: usize,
     payload: usize,
 }
 
 fn main() {
     let mut argv = std::env::args().skip(1);
     let peer = argv.next().unwrap_or_default();
-    let mut args = Args { sequential: 20_000, calls: 200_000, concurrency: 64, payload: 32 };
+    let mut args = Args { sequential: 20_000, calls: 200_000, concurrency: 64, connections: 0, payload: 32 };
     while let Some(flag) = argv.next() {
         let value: u64 = argv.next().and_then(|v| v.parse().ok()).unwrap_or_else(|| usage(&flag));
         match flag.as_str() {
             "--sequential" => args.sequential = value,
             "--calls" => args.calls = value,
             "--concurrency" => args.concurrency = value as usize,
+            "--connections" => args.connections = value as usize,
             "--payload" => args.payload = value as usize,
             _ => usage(&flag),
         }
     }
-    if args.concurrency == 0 || args.calls < args.concurrency as u64 || args.sequential == 0 {
-        usage("--calls/--concurrency/--sequential");
+    if args.connections == 0 {
+        args.connections = args.concurrency;
+    }
+    if args.concurrency == 0
+        || args.calls < args.concurrency as u64
+        || args.sequential == 0
+        || args.connections > args.concurrency
+        || (peer == "floor" && args.connections != args.concurrency)
+    {
+        usage("--calls/--concurrency/--connections/--sequential");
     }
     let result = match peer.as_str() {
         "floor" => floor::run(args),
@@ -52,8 +69,8 @@ fn main() {
     };
     match result {
         Ok(m) => println!(
-            "{{\"peer\":\"{peer}\",\"payload_bytes\":{},\"sequential_calls\":{},\"p50_us\":{:.2},\"p99_us\":{:.2},\"concurrency\":{},\"calls\":{},\"calls_per_sec\":{:.0}}}",
-            args.payload, args.sequential, m.p50_us, m.p99_us, args.concurrency, m.calls, m.calls_per_sec
+            "{{\"peer\":\"{peer}\",\"payload_bytes\":{},\"sequential_calls\":{},\"p50_us\":{:.2},\"p99_us\":{:.2},\"concurrency\":{},\"connections\":{},\"calls\":{},\"calls_per_sec\":{:.0}}}",
+            args.payload, args.sequential, m.p50_us, m.p99_us, args.concurrency, args.connections, m.calls, m.calls_per_sec
         ),
         Err(e) => {
             eprintln!("compare-rpc {peer}: {e}");
@@ -63,7 +80,7 @@ fn main() {
 }
 
 fn usage(what: &str) -> ! {
-    eprintln!("compare-rpc: bad argument {what:?}\nusage: compare-rpc <floor|tokio|tarpc|tonic> [--sequential N] [--calls N] [--concurrency N] [--payload N]");
+    eprintln!("compare-rpc: bad argument {what:?}\nusage: compare-rpc <floor|tokio|tarpc|tonic> [--sequential N] [--calls N] [--concurrency N] [--connections N] [--payload N]");
     std::process::exit(2);
 }
 
@@ -86,9 +103,11 @@ fn check(back: &[u8], body: &[u8]) -> io::Result<()> {
     }
 }
 
-/// One caller: one connection, one call at a time.
-trait Call {
+/// One caller: one call at a time on its connection, or on a connection it shares.
+trait Call: Sized {
     fn call(&mut self, body: &[u8]) -> impl Future<Output = io::Result<Vec<u8>>>;
+    /// Another caller on this caller's connection, with calls in flight together.
+    fn share(&self) -> Self;
 }
 
 /// Runs `serve` (which binds, sends its address, then serves forever) on its own thread and
@@ -98,7 +117,7 @@ where
     C: Call,
     S: FnOnce(std::sync::mpsc::Sender<SocketAddr>) -> SF + Send + 'static,
     SF: Future<Output = io::Result<()>>,
-    K: Fn(SocketAddr) -> KF,
+    K: Fn(SocketAddr, bool) -> KF,
     KF: Future<Output = io::Result<C>>,
 {
     let (tx, rx) = std::sync::mpsc::channel();
@@ -112,7 +131,7 @@ where
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     rt.block_on(async {
         let body = vec![0x5a_u8; args.payload];
-        let mut one = connect(addr).await?;
+        let mut one = connect(addr, false).await?;
         let mut samples = Vec::with_capacity(args.sequential as usize);
         for _ in 0..args.sequential {
             let started = Instant::now();
@@ -123,8 +142,13 @@ where
         samples.sort_unstable();
         let per = args.calls / args.concurrency as u64;
         let mut callers = Vec::with_capacity(args.concurrency);
-        for _ in 0..args.concurrency {
-            callers.push(connect(addr).await?);
+        let shared = args.connections < args.concurrency;
+        for _ in 0..args.connections {
+            callers.push(connect(addr, shared).await?);
+        }
+        for i in args.connections..args.concurrency {
+            let more = callers[i % args.connections].share();
+            callers.push(more);
         }
         let started = Instant::now();
         let runs = callers.into_iter().map(|mut c| {
@@ -235,11 +259,12 @@ mod floor {
 }
 
 /// The minimal async loop: tokio, `LengthDelimitedCodec`, the payload as a postcard `Vec<u8>`, a
-/// task per connection that reads a frame and writes the answer.
+/// task per connection that reads a frame and writes the answer (every frame already readable is
+/// answered before one flush).
 mod tokio_loop {
     use super::*;
     use bytes::Bytes;
-    use futures::{SinkExt, StreamExt};
+    use futures::{FutureExt, SinkExt, StreamExt};
     use tokio_util::codec::{Framed, LengthDelimitedCodec};
 
     pub(crate) async fn serve(tx: std::sync::mpsc::Sender<SocketAddr>) -> io::Result<()> {
@@ -250,10 +275,22 @@ mod tokio_loop {
             s.set_nodelay(true)?;
             tokio::spawn(async move {
                 let mut conn = Framed::new(s, LengthDelimitedCodec::new());
-                while let Some(Ok(frame)) = conn.next().await {
-                    let Ok(msg) = postcard::from_bytes::<Vec<u8>>(&frame) else { break };
-                    let Ok(out) = postcard::to_allocvec(&msg) else { break };
-                    if conn.send(Bytes::from(out)).await.is_err() {
+                // Answers every frame already read (or readable now) before one flush, so calls
+                // in flight together on a connection are answered with one write.
+                'conn: while let Some(Ok(mut frame)) = conn.next().await {
+                    loop {
+                        let Ok(msg) = postcard::from_bytes::<Vec<u8>>(&frame) else { break 'conn };
+                        let Ok(out) = postcard::to_allocvec(&msg) else { break 'conn };
+                        if conn.feed(Bytes::from(out)).await.is_err() {
+                            break 'conn;
+                        }
+                        match conn.next().now_or_never() {
+                            Some(Some(Ok(more))) => frame = more,
+                            Some(_) => break 'conn,
+                            None => break,
+                        }
+                    }
+                    if SinkExt::<Bytes>::flush(&mut conn).await.is_err() {
                         break;
                     }
                 }
@@ -261,22 +298,83 @@ mod tokio_loop {
         }
     }
 
-    pub(crate) struct Client(Framed<tokio::net::TcpStream, LengthDelimitedCodec>);
+    type Answer = tokio::sync::oneshot::Sender<Bytes>;
+
+    /// A connection of its own, or a handle on a connection owned by a multiplexing task.
+    pub(crate) enum Client {
+        Own(Framed<tokio::net::TcpStream, LengthDelimitedCodec>),
+        Shared(tokio::sync::mpsc::UnboundedSender<(Bytes, Answer)>),
+    }
 
     impl Client {
-        pub(crate) async fn connect(addr: SocketAddr) -> io::Result<Self> {
+        pub(crate) async fn connect(addr: SocketAddr, shared: bool) -> io::Result<Self> {
             let s = tokio::net::TcpStream::connect(addr).await?;
             s.set_nodelay(true)?;
-            Ok(Self(Framed::new(s, LengthDelimitedCodec::new())))
+            let conn = Framed::new(s, LengthDelimitedCodec::new());
+            if !shared {
+                return Ok(Self::Own(conn));
+            }
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            tokio::spawn(multiplex(conn, rx));
+            Ok(Self::Shared(tx))
+        }
+    }
+
+    /// Owns a shared connection: writes every queued call with one flush, answers in order (the
+    /// server answers a connection's frames in order).
+    async fn multiplex(
+        mut conn: Framed<tokio::net::TcpStream, LengthDelimitedCodec>,
+        mut calls: tokio::sync::mpsc::UnboundedReceiver<(Bytes, Answer)>,
+    ) {
+        let mut waiting = std::collections::VecDeque::new();
+        loop {
+            tokio::select! {
+                call = calls.recv() => {
+                    let Some((frame, answer)) = call else { return };
+                    waiting.push_back(answer);
+                    if conn.feed(frame).await.is_err() {
+                        return;
+                    }
+                    while let Ok((frame, answer)) = calls.try_recv() {
+                        waiting.push_back(answer);
+                        if conn.feed(frame).await.is_err() {
+                            return;
+                        }
+                    }
+                    if SinkExt::<Bytes>::flush(&mut conn).await.is_err() {
+                        return;
+                    }
+                }
+                frame = conn.next() => {
+                    let (Some(Ok(frame)), Some(answer)) = (frame, waiting.pop_front()) else { return };
+                    let _ = answer.send(frame.freeze());
+                }
+            }
         }
     }
 
     impl Call for Client {
         async fn call(&mut self, body: &[u8]) -> io::Result<Vec<u8>> {
-            let out = postcard::to_allocvec(body).map_err(io::Error::other)?;
-            self.0.send(Bytes::from(out)).await?;
-            let frame = self.0.next().await.ok_or_else(|| io::Error::other("closed"))??;
+            let out = Bytes::from(postcard::to_allocvec(body).map_err(io::Error::other)?);
+            let frame = match self {
+                Self::Own(conn) => {
+                    conn.send(out).await?;
+                    conn.next().await.ok_or_else(|| io::Error::other("closed"))??.freeze()
+                }
+                Self::Shared(calls) => {
+                    let (tx, rx) = tokio::sync::oneshot::channel();
+                    calls.send((out, tx)).map_err(|_| io::Error::other("closed"))?;
+                    rx.await.map_err(|_| io::Error::other("closed"))?
+                }
+            };
             postcard::from_bytes(&frame).map_err(io::Error::other)
+        }
+
+        fn share(&self) -> Self {
+            match self {
+                Self::Shared(calls) => Self::Shared(calls.clone()),
+                Self::Own(_) => unreachable!("a caller with a connection of its own is not shared"),
+            }
         }
     }
 }
@@ -323,7 +421,7 @@ mod tarpc_echo {
     pub(crate) struct Client(EchoClient);
 
     impl Client {
-        pub(crate) async fn connect(addr: SocketAddr) -> io::Result<Self> {
+        pub(crate) async fn connect(addr: SocketAddr, _shared: bool) -> io::Result<Self> {
             let s = tokio::net::TcpStream::connect(addr).await?;
             s.set_nodelay(true)?;
             let transport =
@@ -335,6 +433,10 @@ mod tarpc_echo {
     impl Call for Client {
         async fn call(&mut self, body: &[u8]) -> io::Result<Vec<u8>> {
             self.0.echo(tarpc::context::current(), body.to_vec()).await.map_err(io::Error::other)
+        }
+
+        fn share(&self) -> Self {
+            Self(self.0.clone())
         }
     }
 }
@@ -410,7 +512,7 @@ mod tonic_echo {
     pub(crate) struct Client(tonic::client::Grpc<tonic::transport::Channel>);
 
     impl Client {
-        pub(crate) async fn connect(addr: SocketAddr) -> io::Result<Self> {
+        pub(crate) async fn connect(addr: SocketAddr, _shared: bool) -> io::Result<Self> {
             let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
                 .map_err(io::Error::other)?
                 .tcp_nodelay(true)
@@ -429,6 +531,10 @@ mod tonic_echo {
             let request = tonic::Request::new(Payload { data: body.to_vec() });
             let response = self.0.unary(request, path, codec).await.map_err(io::Error::other)?;
             Ok(response.into_inner().data)
+        }
+
+        fn share(&self) -> Self {
+            Self(self.0.clone())
         }
     }
 }

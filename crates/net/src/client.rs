@@ -4,16 +4,27 @@
 //! help from the driver — the RPC server, for instance, deduplicates a caller's retries by
 //! `(caller id, sequence)` exactly as it does a member's.
 //!
-//! One [`Caller`] is one connection; concurrency is many callers (tasks or processes).
+//! One [`Caller`] is one connection with one message in flight at a time, as the caller drives it.
+//! Concurrency is many callers (tasks or processes), or one connection shared by many tasks:
+//! [`Caller::share`] hands the connection to a task of its own and returns a [`SharedCaller`],
+//! whose clones each make calls with any number in flight together on the one connection. Their
+//! messages are written together (one `write(2)` for all that are queued), and the node's replies,
+//! read together, are handed back **in order**: a shared caller is for nodes that answer each of a
+//! caller's messages with exactly one message, in the order they arrived (as the echo node and the
+//! RPC server do). A reply nobody waits for breaks that contract: the connection is closed and every
+//! call in flight fails with [`CallerError::Unexpected`].
 
-use crate::frame::{Body, FrameCodec, FrameError, MAX_FRAME_DEFAULT, encode, encode_msg};
+use crate::frame::{self, Body, FrameCodec, FrameError, MAX_FRAME_DEFAULT, encode, encode_msg};
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use herald_core::codec::{self, DecodeError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
 use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::codec::Framed;
 
 /// Why a call failed.
@@ -32,6 +43,10 @@ pub enum CallerError {
     /// A reply did not decode as the expected message.
     #[error("reply: {0}")]
     Decode(#[from] DecodeError),
+    /// A shared connection ended with calls in flight: it failed, the node closed it, or the node
+    /// sent a reply no call was waiting for (the reason is in the message).
+    #[error("shared connection ended: {0}")]
+    Unexpected(String),
 }
 
 /// How [`Caller::connect`] reports a node that closed the connection during the greeting.
@@ -59,7 +74,6 @@ impl Caller {
         // cluster, node or a member's id) closes the connection: the caller sees an end of file or
         // a reset during the greeting.
         let refused = || CallerError::Handshake(REFUSED.into());
-        let closed = |e: &FrameError| matches!(e, FrameError::Io(io) if matches!(io.kind(), std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::UnexpectedEof));
         match conn.send(Bytes::from(hello)).await {
             Err(e) if closed(&e) => return Err(refused()),
             other => other?,
@@ -100,4 +114,118 @@ impl Caller {
             }
         }
     }
+
+    /// Shares this connection among tasks: a task spawned on the current tokio runtime owns it
+    /// from now on, and the returned handle (cheap to clone, `Send`) makes calls through it. The
+    /// task ends, closing the connection, when every handle is dropped or the connection fails.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime.
+    pub fn share(self) -> SharedCaller {
+        let (calls, queued) = mpsc::unbounded_channel();
+        let ended = Arc::new(OnceLock::new());
+        tokio::spawn(multiplex(self, queued, Arc::clone(&ended)));
+        SharedCaller { calls, ended }
+    }
+}
+
+/// Bytes of queued calls a shared connection writes at once, at most (about one socket send buffer's
+/// worth of small calls); more are written after these.
+const FLUSH_AT: usize = 64 * 1024;
+
+/// Where a shared connection's task hands a call its reply's payload, or why the call was not sent.
+type Reply = oneshot::Sender<Result<Vec<u8>, CallerError>>;
+
+/// One call on a shared connection: the encoded message, and where its reply goes.
+struct Pending {
+    payload: Vec<u8>,
+    reply: Reply,
+}
+
+/// A handle on a connection that [`Caller::share`] gave to a task of its own: clones make calls
+/// with any number in flight together, answered in order (see the module's documentation).
+#[derive(Clone, Debug)]
+pub struct SharedCaller {
+    calls: mpsc::UnboundedSender<Pending>,
+    /// Why the connection's task ended, once it has.
+    ended: Arc<OnceLock<String>>,
+}
+
+impl std::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pending").field("payload", &self.payload.len()).finish_non_exhaustive()
+    }
+}
+
+impl SharedCaller {
+    /// Sends `msg` to the node and waits for the node's reply to it.
+    pub async fn call<Req: Serialize, Resp: DeserializeOwned>(&self, msg: &Req) -> Result<Resp, CallerError> {
+        let (reply, replied) = oneshot::channel();
+        let payload = codec::encode(msg);
+        if self.calls.send(Pending { payload, reply }).is_err() {
+            return Err(self.ended());
+        }
+        match replied.await {
+            Ok(Ok(payload)) => Ok(codec::decode(&payload)?),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(self.ended()),
+        }
+    }
+
+    fn ended(&self) -> CallerError {
+        CallerError::Unexpected(self.ended.get().cloned().unwrap_or_else(|| "the connection's task ended".into()))
+    }
+}
+
+/// Owns a shared connection: writes every queued call with one flush, and hands each reply to the
+/// oldest call still waiting. Records why it ended in `ended`; dropping the calls still waiting
+/// fails them.
+async fn multiplex(mut caller: Caller, mut queued: mpsc::UnboundedReceiver<Pending>, ended: Arc<OnceLock<String>>) {
+    let mut waiting: VecDeque<Reply> = VecDeque::new();
+    let mut scratch = Vec::new();
+    let reason = loop {
+        tokio::select! {
+            frame = caller.conn.next() => match frame {
+                Some(Ok(Body::Msg { payload, .. })) => match waiting.pop_front() {
+                    // A caller that gave up on its call (dropped its future) just misses its reply.
+                    Some(reply) => drop(reply.send(Ok(payload))),
+                    None => break "the node sent a reply no call was waiting for".to_string(),
+                },
+                Some(Ok(_)) => {}
+                Some(Err(e)) => break e.to_string(),
+                None => break "the node closed the connection".to_string(),
+            },
+            call = queued.recv() => {
+                let Some(mut call) = call else { break "every handle was dropped".to_string() };
+                let written = loop {
+                    let id = (u64::from(caller.id) << 32) | caller.next;
+                    caller.next += 1;
+                    // Framed straight into the connection's write buffer: no allocation a call. A
+                    // message too large for a frame fails its own call only.
+                    match frame::put_msg(caller.conn.write_buffer_mut(), &mut scratch, 0, id, &call.payload, MAX_FRAME_DEFAULT) {
+                        Ok(()) => waiting.push_back(call.reply),
+                        Err(e) => drop(call.reply.send(Err(e.into()))),
+                    }
+                    match queued.try_recv() {
+                        Ok(more) if caller.conn.write_buffer().len() < FLUSH_AT => call = more,
+                        Ok(more) => match caller.conn.flush().await {
+                            Ok(()) => call = more,
+                            Err(e) => break Err(e),
+                        },
+                        Err(_) => break caller.conn.flush().await,
+                    }
+                };
+                if let Err(e) = written {
+                    break e.to_string();
+                }
+            }
+        }
+    };
+    let _ = ended.set(reason);
+}
+
+/// Whether `e` says the node closed the connection (an end of file or a reset).
+fn closed(e: &FrameError) -> bool {
+    matches!(e, FrameError::Io(io) if matches!(io.kind(), std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::UnexpectedEof))
 }

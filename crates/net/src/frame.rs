@@ -46,7 +46,9 @@ pub enum Body {
         lamport: u64,
         /// The message id, unique in the run (sender id in the top 16 bits).
         id: u64,
-        /// The message, encoded with the Herald codec (or raw bytes from a Byzantine sender).
+        /// The message, encoded with the Herald codec (or raw bytes from a Byzantine sender). As
+        /// bytes (`serde_bytes`): the same wire form as a sequence of `u8`, copied whole.
+        #[serde(with = "serde_bytes")]
         payload: Vec<u8>,
     },
     /// Peers only, for [`crate::Start::WhenConnected`]: the sender has a connection to every
@@ -105,6 +107,14 @@ pub fn encode(body: &Body) -> Vec<u8> {
 /// without copying the payload twice, in a buffer of exactly the frame's size (so turning it into
 /// `Bytes` allocates nothing more).
 pub fn encode_msg(lamport: u64, id: u64, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    encode_msg_into(lamport, id, payload, &mut out);
+    debug_assert_eq!(out.capacity(), out.len(), "a Msg frame's size is computed exactly");
+    out
+}
+
+/// [`encode_msg`] into `out` (cleared first; it grows to exactly the frame's size when it must grow).
+pub fn encode_msg_into(lamport: u64, id: u64, payload: &[u8], out: &mut Vec<u8>) {
     /// `Body` with a borrowed payload. postcard writes a `&[u8]` and a `Vec<u8>` alike (a varint
     /// length, then the bytes), and the variants are in `Body`'s order.
     #[derive(Serialize)]
@@ -114,6 +124,7 @@ pub fn encode_msg(lamport: u64, id: u64, payload: &[u8]) -> Vec<u8> {
         Msg {
             lamport: u64,
             id: u64,
+            #[serde(with = "serde_bytes")]
             payload: &'a [u8],
         },
     }
@@ -121,11 +132,32 @@ pub fn encode_msg(lamport: u64, id: u64, payload: &[u8]) -> Vec<u8> {
         (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
     }
     let size = 2 + varint_len(lamport) + varint_len(id) + varint_len(payload.len() as u64) + payload.len();
-    let mut out = Vec::with_capacity(size);
+    out.clear();
+    out.reserve_exact(size);
     out.push(VERSION);
-    codec::encode_into(&BodyRef::Msg { lamport, id, payload }, &mut out);
+    codec::encode_into(&BodyRef::Msg { lamport, id, payload }, out);
     debug_assert_eq!(out.len(), size, "a Msg frame's size is computed exactly");
-    out
+}
+
+/// Appends a whole `Body::Msg` frame — the 4-byte length, then [`encode_msg`]'s bytes, as
+/// [`FrameCodec`] frames them — to `dst`, encoding through `scratch`. Refuses a frame larger than
+/// `max`, as the codec does, leaving `dst` as it was.
+pub fn put_msg(
+    dst: &mut BytesMut,
+    scratch: &mut Vec<u8>,
+    lamport: u64,
+    id: u64,
+    payload: &[u8],
+    max: usize,
+) -> Result<(), FrameError> {
+    encode_msg_into(lamport, id, payload, scratch);
+    if scratch.len() > max {
+        return Err(FrameError::Oversized { len: scratch.len(), max });
+    }
+    dst.reserve(4 + scratch.len());
+    dst.put_u32(scratch.len() as u32);
+    dst.extend_from_slice(scratch);
+    Ok(())
 }
 
 /// A `tokio_util` codec for whole frames: the length prefix, the maximum size, the version and the
@@ -200,6 +232,14 @@ mod tests {
             let borrowed = encode_msg(lamport, id, &payload);
             assert_eq!(borrowed, owned);
             assert_eq!(borrowed.capacity(), borrowed.len());
+            let (mut wire, mut scratch) = (BytesMut::from(&b"before"[..]), Vec::new());
+            put_msg(&mut wire, &mut scratch, lamport, id, &payload, MAX_FRAME_DEFAULT).unwrap();
+            let mut expected = BytesMut::from(&b"before"[..]);
+            FrameCodec::new(MAX_FRAME_DEFAULT).encode(Bytes::from(owned), &mut expected).unwrap();
+            assert_eq!(wire, expected, "put_msg frames as the codec does");
+            let refused = put_msg(&mut wire, &mut scratch, lamport, id, &payload, 4);
+            assert!(matches!(refused, Err(FrameError::Oversized { max: 4, .. })));
+            assert_eq!(wire, expected, "a refused frame leaves the buffer as it was");
         }
     }
 

@@ -31,7 +31,8 @@
 //!   connections are held at once (default [`MAX_CALLERS_DEFAULT`]); one more is closed at accept
 //!   with a logged reason and counted (`callers_refused`), and a slot frees when a caller leaves.
 //!   A caller must greet within 3 s, and a greeted caller with no frame either way for
-//!   [`Options::caller_idle`] is disconnected (`callers_idle`).
+//!   [`Options::caller_idle`] is disconnected (`callers_idle`). Many tasks may share one caller's
+//!   connection ([`client::SharedCaller`]), their calls in flight together and answered in order.
 //! - **Lifetime**: when [`run`] returns (or its future is dropped), nothing of the run is left in
 //!   the runtime: the listeners end their connections' tasks before it returns, every other task
 //!   belongs to its `LocalSet`, and both ports are closed.

@@ -306,3 +306,95 @@ fn a_caller_claiming_the_largest_lamport_clock_is_served() {
     let (reports, ()) = rt.block_on(async { tokio::join!(futures_util::future::join_all(runs), scenario) });
     assert!(reports.iter().all(|r| r.done), "{reports:?}");
 }
+
+/// Runs `scenario` against a node on the client port of `options` and returns its result; the
+/// node is dropped (and with it everything of its run) when the scenario ends.
+async fn against<N: herald_core::Node<Output = ()>, T>(
+    node: N,
+    options: Options,
+    scenario: impl std::future::Future<Output = T>,
+) -> T {
+    let data = options.data_dir.clone();
+    let result = tokio::select! {
+        r = run(Role::Honest(node), options, |_: &[()]| false) => panic!("the node stopped early: {:?}", r.map(|r| r.counters)),
+        t = scenario => t,
+    };
+    let _ = std::fs::remove_dir_all(data);
+    result
+}
+
+/// Many tasks share one connection with their calls in flight together; each gets the reply to its
+/// own call (replies are matched in order), for as long as any of them calls.
+#[test]
+fn a_shared_connection_answers_each_of_many_concurrent_calls_with_its_own_reply() {
+    let (options, _, client) = echo_options("shared");
+    runtime().block_on(against(Echo, options, async {
+        let shared = connect(client, 1).await.share();
+        let tasks = (0..32u32).map(|task| {
+            let shared = shared.clone();
+            async move {
+                for i in 0..50u32 {
+                    let body = format!("task {task} call {i}").into_bytes();
+                    let back: Vec<u8> = shared.call(&body).await.unwrap();
+                    assert_eq!(back, body);
+                }
+            }
+        });
+        futures_util::future::join_all(tasks).await;
+        // Handles moved into spawned tasks share it too.
+        let more = (0..4u32).map(|task| {
+            let shared = shared.clone();
+            tokio::spawn(async move { shared.call::<_, Vec<u8>>(&vec![task as u8; 100]).await.unwrap() })
+        });
+        for (task, back) in futures_util::future::join_all(more).await.into_iter().enumerate() {
+            assert_eq!(back.unwrap(), vec![task as u8; 100]);
+        }
+    }));
+}
+
+/// A node that answers every message twice: it breaks a shared connection's contract.
+#[derive(Debug)]
+struct Twice;
+
+impl herald_core::Node for Twice {
+    type Msg = Vec<u8>;
+    type Timer = ();
+    type Output = ();
+
+    fn on_start(&mut self, _ctx: &mut herald_core::Context<'_, Self>) {}
+
+    fn on_message(&mut self, from: NodeId, msg: Vec<u8>, ctx: &mut herald_core::Context<'_, Self>) {
+        ctx.send(from, msg.clone());
+        ctx.send(from, msg);
+    }
+}
+
+/// A reply that no call waits for ends the shared connection: the next call fails and says why,
+/// instead of being handed the stray reply.
+#[test]
+fn a_reply_no_call_waits_for_ends_a_shared_connection() {
+    let (options, _, client) = echo_options("stray");
+    runtime().block_on(against(Twice, options, async {
+        let shared = connect(client, 1).await.share();
+        let back: Vec<u8> = shared.call(&b"once".to_vec()).await.unwrap();
+        assert_eq!(back, b"once");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let next = shared.call::<_, Vec<u8>>(&b"again".to_vec()).await;
+        assert!(matches!(&next, Err(CallerError::Unexpected(why)) if why.contains("no call was waiting")), "{next:?}");
+    }));
+}
+
+/// A message too large for a frame fails its own call; the connection and the other calls carry on.
+#[test]
+fn an_oversized_call_fails_alone_on_a_shared_connection() {
+    use herald_net::frame::{FrameError, MAX_FRAME_DEFAULT};
+    let (options, _, client) = echo_options("oversized");
+    runtime().block_on(against(Echo, options, async {
+        let shared = connect(client, 1).await.share();
+        let (huge, small) = (vec![7u8; MAX_FRAME_DEFAULT + 1], b"small".to_vec());
+        let (refused, fine) = tokio::join!(shared.call::<_, Vec<u8>>(&huge), shared.call::<_, Vec<u8>>(&small));
+        assert!(matches!(refused, Err(CallerError::Frame(FrameError::Oversized { .. }))), "{refused:?}");
+        assert_eq!(fine.unwrap(), b"small");
+        assert_eq!(shared.call::<_, Vec<u8>>(&b"after".to_vec()).await.unwrap(), b"after");
+    }));
+}
