@@ -10,9 +10,11 @@
 //! whose clones each make calls with any number in flight together on the one connection. Their
 //! messages are written together (one `write(2)` for all that are queued), and the node's replies,
 //! read together, are handed back **in order**: a shared caller is for nodes that answer each of a
-//! caller's messages with exactly one message, in the order they arrived (as the echo node and the
-//! RPC server do). A reply nobody waits for breaks that contract: the connection is closed and every
-//! call in flight fails with [`CallerError::Unexpected`].
+//! caller's messages with exactly one message, in the order they arrived, as the echo node does. (The
+//! RPC server is not such a node: it answers a duplicate at once but a new request after its
+//! service time, so its replies can overtake each other; its callers match them by request id.) A
+//! reply nobody waits for breaks the contract: the connection is closed and every call in flight
+//! fails with [`CallerError::Unexpected`].
 
 use crate::frame::{self, Body, FrameCodec, FrameError, MAX_FRAME_DEFAULT, encode, encode_msg};
 use bytes::Bytes;
