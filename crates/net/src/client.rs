@@ -24,10 +24,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
-use tokio_util::codec::Framed;
+use tokio_util::codec::{Framed, FramedRead, FramedWrite};
 
 /// Why a call failed.
 #[derive(Debug, thiserror::Error)]
@@ -181,48 +181,75 @@ impl SharedCaller {
 }
 
 /// Owns a shared connection: writes every queued call with one flush, and hands each reply to the
-/// oldest call still waiting. Records why it ended in `ended`; dropping the calls still waiting
-/// fails them.
-async fn multiplex(mut caller: Caller, mut queued: mpsc::UnboundedReceiver<Pending>, ended: Arc<OnceLock<String>>) {
-    let mut waiting: VecDeque<Reply> = VecDeque::new();
-    let mut scratch = Vec::new();
-    let reason = loop {
-        tokio::select! {
-            frame = caller.conn.next() => match frame {
-                Some(Ok(Body::Msg { payload, .. })) => match waiting.pop_front() {
+/// oldest call still waiting. Reading and writing run side by side, so a write held up by a full
+/// socket never stops the replies from being read (which could otherwise deadlock against a node
+/// whose own writes wait for this side to read). Records why it ended in `ended`; dropping the
+/// calls still waiting fails them.
+async fn multiplex(caller: Caller, mut queued: mpsc::UnboundedReceiver<Pending>, ended: Arc<OnceLock<String>>) {
+    let Caller { conn, id, mut next, .. } = caller;
+    let parts = conn.into_parts();
+    let (read_half, write_half) = parts.io.into_split();
+    let mut reader = FramedRead::new(read_half, FrameCodec::new(MAX_FRAME_DEFAULT));
+    // Bytes a plain `Caller` had read before it was shared are the start of the next frame.
+    reader.read_buffer_mut().extend_from_slice(&parts.read_buf);
+    let mut writer = FramedWrite::new(write_half, FrameCodec::new(MAX_FRAME_DEFAULT));
+    // Both halves run in this one task: the lock is never contended, but the task must be `Send`.
+    let waiting: Mutex<VecDeque<Reply>> = Mutex::new(VecDeque::new());
+    let waiting = || waiting.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let read = async {
+        loop {
+            match reader.next().await {
+                Some(Ok(Body::Msg { payload, .. })) => match waiting().pop_front() {
                     // A caller that gave up on its call (dropped its future) just misses its reply.
                     Some(reply) => drop(reply.send(Ok(payload))),
-                    None => break "the node sent a reply no call was waiting for".to_string(),
+                    None => return "the node sent a reply no call was waiting for".to_string(),
                 },
                 Some(Ok(_)) => {}
-                Some(Err(e)) => break e.to_string(),
-                None => break "the node closed the connection".to_string(),
-            },
-            call = queued.recv() => {
-                let Some(mut call) = call else { break "every handle was dropped".to_string() };
-                let written = loop {
-                    let id = (u64::from(caller.id) << 32) | caller.next;
-                    caller.next += 1;
-                    // Framed straight into the connection's write buffer: no allocation a call. A
-                    // message too large for a frame fails its own call only.
-                    match frame::put_msg(caller.conn.write_buffer_mut(), &mut scratch, 0, id, &call.payload, MAX_FRAME_DEFAULT) {
-                        Ok(()) => waiting.push_back(call.reply),
-                        Err(e) => drop(call.reply.send(Err(e.into()))),
-                    }
-                    match queued.try_recv() {
-                        Ok(more) if caller.conn.write_buffer().len() < FLUSH_AT => call = more,
-                        Ok(more) => match caller.conn.flush().await {
-                            Ok(()) => call = more,
-                            Err(e) => break Err(e),
-                        },
-                        Err(_) => break caller.conn.flush().await,
-                    }
-                };
-                if let Err(e) = written {
-                    break e.to_string();
-                }
+                Some(Err(e)) => return e.to_string(),
+                None => return "the node closed the connection".to_string(),
             }
         }
+    };
+    let write = async {
+        let mut scratch = Vec::new();
+        while let Some(mut call) = queued.recv().await {
+            loop {
+                let msg_id = (u64::from(id) << 32) | next;
+                next += 1;
+                // Framed straight into the write buffer: no allocation a call. A message too large
+                // for a frame fails its own call only. A call waits for its reply from before its
+                // frame can leave.
+                match frame::put_msg(
+                    writer.write_buffer_mut(),
+                    &mut scratch,
+                    0,
+                    msg_id,
+                    &call.payload,
+                    MAX_FRAME_DEFAULT,
+                ) {
+                    Ok(()) => waiting().push_back(call.reply),
+                    Err(e) => drop(call.reply.send(Err(e.into()))),
+                }
+                match queued.try_recv() {
+                    Ok(more) if writer.write_buffer().len() < FLUSH_AT => call = more,
+                    Ok(more) => {
+                        if let Err(e) = writer.flush().await {
+                            return e.to_string();
+                        }
+                        call = more;
+                    }
+                    Err(_) => break,
+                }
+            }
+            if let Err(e) = writer.flush().await {
+                return e.to_string();
+            }
+        }
+        "every handle was dropped".to_string()
+    };
+    let reason = tokio::select! {
+        why = read => why,
+        why = write => why,
     };
     let _ = ended.set(reason);
 }
