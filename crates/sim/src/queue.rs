@@ -2,12 +2,16 @@
 //! the order they were scheduled — which is what makes a run a pure function of its seed.
 //!
 //! It is a calendar queue (a timing wheel) of fine buckets: time is cut into buckets of
-//! `2^WIDTH_SHIFT` ns (about a microsecond), each an intrusive singly linked list threaded through
-//! the event slots themselves, so a push within the wheel's horizon is O(1) — write the slot, link
-//! it at its bucket's head, set the bucket's occupancy bit — and touches no per-bucket vector. When
-//! the cursor reaches a bucket its list is gathered into `current` and sorted (buckets are fine
-//! enough that most hold one event, so most sorts are trivial and their comparisons cannot
-//! mispredict), then popped from its end. An event pushed into the current bucket itself (a delay
+//! `2^WIDTH_SHIFT` ns (about a microsecond), each a singly linked list of one-cache-line blocks of
+//! up to [`BLOCK_KEYS`] keys, so a push within the wheel's horizon is O(1) — store the event in a
+//! slot, append its key to the bucket's head block (or link a new one), set the bucket's occupancy
+//! bit — and touches no per-bucket vector. When the cursor reaches a bucket its blocks are gathered
+//! into `current` and sorted (buckets are fine enough that most hold one event, so most sorts are
+//! trivial and their comparisons cannot mispredict), then popped from its end. Keys live in the
+//! blocks rather than beside the events so that gathering a crowded bucket (a lock-step round puts
+//! tens of thousands of events into a few thousand buckets) is a chain of one cache miss per block,
+//! not one per event, and the events' own loads, independent of each other, are prefetched a few
+//! pops ahead. An event pushed into the current bucket itself (a delay
 //! shorter than a bucket) goes into a side heap, and a pop takes the earlier of the two. Events
 //! beyond the horizon wait in an overflow heap and move into the wheel as it turns. A two-level
 //! occupancy bitmap finds the next non-empty bucket in a few word scans even when the wheel is
@@ -67,27 +71,42 @@ const WORDS: usize = BUCKETS / 64;
 pub(crate) const WHEEL_BYTES: usize = BUCKETS * 4 + WORDS * 8;
 /// The end of a bucket's list.
 const NIL: u32 = u32::MAX;
+/// Keys per block of a bucket's list: three 16-byte keys and the block's length and link fill one
+/// 64-byte cache line.
+const BLOCK_KEYS: usize = 3;
+/// How many pops ahead the queue prefetches an event's slot.
+const PREFETCH_AHEAD: usize = 4;
 
-/// An event's storage: its key, the next slot of its bucket's list while it is in the wheel, and
-/// the event (`None` while the slot is free).
-struct Slot<E> {
-    entry: Entry,
+/// Up to [`BLOCK_KEYS`] keys of one bucket, in push order, and the bucket's next (older) block.
+#[derive(Clone, Copy)]
+#[repr(align(64))]
+struct Block {
+    keys: [Entry; BLOCK_KEYS],
+    len: u32,
     next: u32,
-    event: Option<E>,
+}
+
+const _: () = assert!(std::mem::size_of::<Block>() == 64, "a block is one cache line");
+
+impl Block {
+    const EMPTY: Self = Self { keys: [Entry { time: 0, tag: 0 }; BLOCK_KEYS], len: 0, next: NIL };
 }
 
 pub(crate) struct EventQueue<E> {
-    /// Event storage; keys point into it.
-    slots: Vec<Slot<E>>,
+    /// Event storage (`None` while a slot is free); keys point into it.
+    slots: Vec<Option<E>>,
     free: Vec<u32>,
+    /// The blocks of the wheel's bucket lists.
+    blocks: Vec<Block>,
+    free_blocks: Vec<u32>,
     /// The bucket of `cursor`, sorted so that the earliest event is last.
     current: Vec<Entry>,
     /// Events pushed into the cursor's bucket after it was gathered.
     side: BinaryHeap<Entry>,
     /// Absolute bucket number (time >> WIDTH_SHIFT) of `current`.
     cursor: u64,
-    /// The first slot of buckets `cursor + 1 ..= cursor + BUCKETS - 1`, by absolute number modulo
-    /// BUCKETS (`NIL` if empty). Allocated on first use.
+    /// The newest block of buckets `cursor + 1 ..= cursor + BUCKETS - 1`, by absolute number
+    /// modulo BUCKETS (`NIL` if empty). Allocated on first use.
     heads: Vec<u32>,
     /// Bit b: bucket b is non-empty.
     occupied: Vec<u64>,
@@ -108,6 +127,8 @@ impl<E> EventQueue<E> {
         Self {
             slots: Vec::new(),
             free: Vec::new(),
+            blocks: Vec::new(),
+            free_blocks: Vec::new(),
             current: Vec::new(),
             side: BinaryHeap::new(),
             cursor: 0,
@@ -133,15 +154,13 @@ impl<E> EventQueue<E> {
         let slot = match self.free.pop() {
             Some(slot) => u64::from(slot),
             None => {
-                self.slots.push(Slot { entry: Entry { time: 0, tag: 0 }, next: NIL, event: None });
+                self.slots.push(None);
                 self.slots.len() as u64 - 1
             }
         };
         assert!(slot <= SLOT_MASK, "more than 2^24 events queued at once");
         let entry = Entry { time, tag: seq << SLOT_BITS | slot };
-        let s = &mut self.slots[slot as usize];
-        s.entry = entry;
-        s.event = Some(event);
+        self.slots[slot as usize] = Some(event);
         self.len += 1;
         if self.len > self.peak {
             self.peak = self.len;
@@ -161,11 +180,31 @@ impl<E> EventQueue<E> {
                 self.occupied = vec![0; WORDS];
             }
             let b = (bucket & MASK) as usize;
-            let slot = entry.slot();
-            self.slots[slot].next = self.heads[b];
-            self.heads[b] = slot as u32;
-            self.occupied[b / 64] |= 1 << (b % 64);
-            self.summary[b / 64 / 64] |= 1 << (b / 64 % 64);
+            let head = self.heads[b];
+            match self.blocks.get_mut(head as usize) {
+                Some(block) if (block.len as usize) < BLOCK_KEYS => {
+                    block.keys[block.len as usize] = entry;
+                    block.len += 1;
+                }
+                _ => {
+                    // The bucket is empty or its newest block full: link a new block at its head.
+                    let id = match self.free_blocks.pop() {
+                        Some(id) => id,
+                        None => {
+                            self.blocks.push(Block::EMPTY);
+                            u32::try_from(self.blocks.len() - 1).expect("fewer than 2^32 blocks")
+                        }
+                    };
+                    let mut block = Block::EMPTY;
+                    block.keys[0] = entry;
+                    block.len = 1;
+                    block.next = head;
+                    self.blocks[id as usize] = block;
+                    self.heads[b] = id;
+                    self.occupied[b / 64] |= 1 << (b % 64);
+                    self.summary[b / 64 / 64] |= 1 << (b / 64 % 64);
+                }
+            }
             self.in_wheel += 1;
         } else {
             self.overflow.push(entry);
@@ -204,9 +243,14 @@ impl<E> EventQueue<E> {
             return None;
         }
         let e = if from_side { self.side.pop() } else { self.current.pop() }?;
+        if let Some(ahead) = self.current.len().checked_sub(PREFETCH_AHEAD) {
+            // Start loading the event that will be popped a few pops from now: the slots of one
+            // bucket's events are scattered, and their loads are independent.
+            prefetch_index(&self.slots, self.current[ahead].slot());
+        }
         self.len -= 1;
         let slot = e.slot();
-        let event = self.slots[slot].event.take().expect("a queued key points at a stored event");
+        let event = self.slots[slot].take().expect("a queued key points at a stored event");
         self.free.push(slot as u32);
         Some((e.time, event))
     }
@@ -232,11 +276,12 @@ impl<E> EventQueue<E> {
             if self.occupied[b / 64] == 0 {
                 self.summary[b / 64 / 64] &= !(1 << (b / 64 % 64));
             }
-            let mut slot = std::mem::replace(&mut self.heads[b], NIL);
-            while slot != NIL {
-                let s = &self.slots[slot as usize];
-                self.current.push(s.entry);
-                slot = s.next;
+            let mut id = std::mem::replace(&mut self.heads[b], NIL);
+            while id != NIL {
+                let block = &self.blocks[id as usize];
+                self.current.extend_from_slice(&block.keys[..block.len as usize]);
+                self.free_blocks.push(id);
+                id = block.next;
             }
             self.in_wheel -= self.current.len();
             self.current_peak = self.current_peak.max(self.current.len());
@@ -246,12 +291,16 @@ impl<E> EventQueue<E> {
             if self.current.len() > 1 {
                 self.current.sort_unstable_by_key(|e| std::cmp::Reverse(e.key()));
             }
+            // The first few events to pop; `pop_until` keeps prefetching the rest ahead.
+            for e in self.current.iter().rev().take(PREFETCH_AHEAD) {
+                prefetch_index(&self.slots, e.slot());
+            }
             self.refill_from_overflow();
             if self.in_wheel > 0 {
-                // Start loading the next bucket's first slot now: the walk of its list begins
+                // Start loading the next bucket's newest block now: the walk of its list begins
                 // with that (otherwise cold) load once this bucket's events are handled.
                 let head = self.heads[(self.next_occupied() & MASK) as usize];
-                prefetch_index(&self.slots, head as usize);
+                prefetch_index(&self.blocks, head as usize);
             }
             if !self.current.is_empty() || !self.side.is_empty() {
                 return true;
@@ -311,6 +360,8 @@ impl<E> EventQueue<E> {
         debug_assert!(self.heads.iter().all(|h| *h == NIL));
         self.slots.clear();
         self.free.clear();
+        self.blocks.clear();
+        self.free_blocks.clear();
         self.side.clear();
         self.cursor = 0;
         self.seq = 0;
@@ -324,10 +375,11 @@ impl<E> EventQueue<E> {
     }
 
     /// An estimate of the bytes the queue's storage occupies at its largest: a slot per queued
-    /// event at the peak, the largest gathered bucket's keys, and the wheel's list heads and
-    /// bitmaps once allocated.
+    /// event at the peak, the most blocks in use at once, the largest gathered bucket's keys, and
+    /// the wheel's list heads and bitmaps once allocated.
     pub(crate) fn allocated_bytes(&self) -> usize {
-        self.peak * std::mem::size_of::<Slot<E>>()
+        self.peak * std::mem::size_of::<Option<E>>()
+            + self.blocks.len() * std::mem::size_of::<Block>()
             + self.current_peak * std::mem::size_of::<Entry>()
             + self.heads.capacity() * std::mem::size_of::<u32>()
             + self.occupied.capacity() * 8
@@ -342,9 +394,10 @@ impl<E> EventQueue<E> {
         v
     }
 
-    /// Bytes per queued event: its slot (key, list link and the event).
+    /// Bytes per queued event: its slot, and its key's share of a full block (a bucket's newest
+    /// block may be partly empty, so a sparse wheel uses up to a whole block per event).
     pub(crate) const fn entry_size() -> usize {
-        std::mem::size_of::<Slot<E>>()
+        std::mem::size_of::<Option<E>>() + std::mem::size_of::<Block>() / BLOCK_KEYS
     }
 }
 
