@@ -24,8 +24,15 @@ pub trait RoundNode: Sized + 'static {
     /// Observations.
     type Output: Observation;
 
+    /// Whether `on_round` needs its inbox sorted by sender. A node whose handling of a round's
+    /// messages cannot depend on the order between different senders' messages may say `false`:
+    /// its inbox then comes in arrival order (which keeps each sender's messages in their order
+    /// too), and `LockStep` skips the sort.
+    const INBOX_SORTED: bool = true;
+
     /// Round `round` begins (rounds are numbered from 1). `inbox` holds the messages sent to this
-    /// node in round `round - 1`, sorted by sender id. Return [`Flow::Done`] to stop taking part.
+    /// node in round `round - 1`, sorted by sender id (stably; in arrival order if
+    /// [`Self::INBOX_SORTED`] is false). Return [`Flow::Done`] to stop taking part.
     fn on_round(&mut self, round: u32, inbox: &[(NodeId, Self::Msg)], ctx: &mut Round<'_, '_, Self>) -> Flow;
 }
 
@@ -90,7 +97,8 @@ impl<R: RoundNode> LockStep<R> {
 
     fn begin_round(&mut self, ctx: &mut Context<'_, Self>) {
         self.round += 1;
-        let inbox = sort_by_sender(std::mem::take(&mut self.inbox));
+        let inbox = std::mem::take(&mut self.inbox);
+        let inbox = if R::INBOX_SORTED { sort_by_sender(inbox) } else { inbox };
         let round = self.round;
         if !self.early.is_empty() {
             let (now_due, later): (Vec<_>, Vec<_>) =

@@ -529,6 +529,12 @@ impl RoundNode for Om {
     type Msg = OmMsg;
     type Output = Decision;
 
+    /// `on_inbox` keeps the first value heard for each instance, and a message counts only if it
+    /// comes from its instance's commander (last(σ) is the sender): messages that compete for one
+    /// instance all come from one sender, whose order arrival order keeps. So the outcome, and the
+    /// count of ignored messages, do not depend on the order between senders.
+    const INBOX_SORTED: bool = false;
+
     fn on_round(&mut self, round: u32, inbox: &[(NodeId, OmMsg)], ctx: &mut Round<'_, '_, Self>) -> Flow {
         self.on_inbox(round - 1, inbox);
         if self.is_commander() {
