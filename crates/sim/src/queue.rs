@@ -71,25 +71,34 @@ const WORDS: usize = BUCKETS / 64;
 pub(crate) const WHEEL_BYTES: usize = BUCKETS * 4 + WORDS * 8;
 /// The end of a bucket's list.
 const NIL: u32 = u32::MAX;
-/// Keys per block of a bucket's list: three 16-byte keys and the block's length and link fill one
-/// 64-byte cache line.
+/// Keys per block of a bucket's list: three 16-byte keys and the link fill one 64-byte cache line.
 const BLOCK_KEYS: usize = 3;
+/// A bucket's head is its newest block's index shifted by this, plus the keys that block holds
+/// (the older blocks are full).
+const HEAD_SHIFT: u32 = 2;
+const _: () = assert!(BLOCK_KEYS < 1 << HEAD_SHIFT);
 /// How many pops ahead the queue prefetches an event's slot.
 const PREFETCH_AHEAD: usize = 4;
+/// The most buckets gathered at once, so that their first blocks load in parallel and the
+/// prefetching of events runs on across bucket boundaries...
+const GATHER_BUCKETS: usize = 8;
+/// ...within this many buckets of the first (about 65 µs): an event pushed into a gathered bucket
+/// goes into the side heap, so the gathered span stays short next to network delays.
+const GATHER_SPAN: u64 = 64;
 
-/// Up to [`BLOCK_KEYS`] keys of one bucket, in push order, and the bucket's next (older) block.
+/// Up to [`BLOCK_KEYS`] keys of one bucket, in push order, and the bucket's next (older, full)
+/// block.
 #[derive(Clone, Copy)]
 #[repr(align(64))]
 struct Block {
     keys: [Entry; BLOCK_KEYS],
-    len: u32,
     next: u32,
 }
 
 const _: () = assert!(std::mem::size_of::<Block>() == 64, "a block is one cache line");
 
 impl Block {
-    const EMPTY: Self = Self { keys: [Entry { time: 0, tag: 0 }; BLOCK_KEYS], len: 0, next: NIL };
+    const EMPTY: Self = Self { keys: [Entry { time: 0, tag: 0 }; BLOCK_KEYS], next: NIL };
 }
 
 pub(crate) struct EventQueue<E> {
@@ -106,7 +115,8 @@ pub(crate) struct EventQueue<E> {
     /// Absolute bucket number (time >> WIDTH_SHIFT) of `current`.
     cursor: u64,
     /// The newest block of buckets `cursor + 1 ..= cursor + BUCKETS - 1`, by absolute number
-    /// modulo BUCKETS (`NIL` if empty). Allocated on first use.
+    /// modulo BUCKETS, as `index << HEAD_SHIFT | keys in it` (`NIL` if empty), so that a push
+    /// need not load the block to find its free place. Allocated on first use.
     heads: Vec<u32>,
     /// Bit b: bucket b is non-empty.
     occupied: Vec<u64>,
@@ -181,29 +191,26 @@ impl<E> EventQueue<E> {
             }
             let b = (bucket & MASK) as usize;
             let head = self.heads[b];
-            match self.blocks.get_mut(head as usize) {
-                Some(block) if (block.len as usize) < BLOCK_KEYS => {
-                    block.keys[block.len as usize] = entry;
-                    block.len += 1;
-                }
-                _ => {
-                    // The bucket is empty or its newest block full: link a new block at its head.
-                    let id = match self.free_blocks.pop() {
-                        Some(id) => id,
-                        None => {
-                            self.blocks.push(Block::EMPTY);
-                            u32::try_from(self.blocks.len() - 1).expect("fewer than 2^32 blocks")
-                        }
-                    };
-                    let mut block = Block::EMPTY;
-                    block.keys[0] = entry;
-                    block.len = 1;
-                    block.next = head;
-                    self.blocks[id as usize] = block;
-                    self.heads[b] = id;
-                    self.occupied[b / 64] |= 1 << (b % 64);
-                    self.summary[b / 64 / 64] |= 1 << (b / 64 % 64);
-                }
+            let len = (head & ((1 << HEAD_SHIFT) - 1)) as usize;
+            if head != NIL && len < BLOCK_KEYS {
+                self.blocks[(head >> HEAD_SHIFT) as usize].keys[len] = entry;
+                self.heads[b] = head + 1;
+            } else {
+                // The bucket is empty or its newest block full: link a new block at its head.
+                let id = match self.free_blocks.pop() {
+                    Some(id) => id,
+                    None => {
+                        self.blocks.push(Block::EMPTY);
+                        self.blocks.len() as u32 - 1
+                    }
+                };
+                assert!(id < (NIL >> HEAD_SHIFT), "fewer than 2^30 blocks");
+                let block = &mut self.blocks[id as usize];
+                block.keys[0] = entry;
+                block.next = if head == NIL { NIL } else { head >> HEAD_SHIFT };
+                self.heads[b] = id << HEAD_SHIFT | 1;
+                self.occupied[b / 64] |= 1 << (b % 64);
+                self.summary[b / 64 / 64] |= 1 << (b / 64 % 64);
             }
             self.in_wheel += 1;
         } else {
@@ -255,8 +262,8 @@ impl<E> EventQueue<E> {
         Some((e.time, event))
     }
 
-    /// Moves the cursor to the next non-empty bucket and gathers it into `current`. False if the
-    /// queue is empty.
+    /// Moves the cursor to the next non-empty buckets (up to [`GATHER_BUCKETS`] within
+    /// [`GATHER_SPAN`]) and gathers them into `current`. False if the queue is empty.
     fn advance(&mut self) -> bool {
         loop {
             if self.in_wheel == 0 {
@@ -269,21 +276,43 @@ impl<E> EventQueue<E> {
                 }
                 continue;
             }
-            let next = self.next_occupied();
-            self.cursor = next;
-            let b = (next & MASK) as usize;
-            self.occupied[b / 64] &= !(1 << (b % 64));
-            if self.occupied[b / 64] == 0 {
-                self.summary[b / 64 / 64] &= !(1 << (b / 64 % 64));
+            // Take the buckets' heads first, starting each one's load, then walk their lists.
+            let mut heads = [NIL; GATHER_BUCKETS];
+            let first = self.next_occupied();
+            let mut next = first;
+            for (i, head) in heads.iter_mut().enumerate() {
+                self.cursor = next;
+                let b = (next & MASK) as usize;
+                self.occupied[b / 64] &= !(1 << (b % 64));
+                if self.occupied[b / 64] == 0 {
+                    self.summary[b / 64 / 64] &= !(1 << (b / 64 % 64));
+                }
+                *head = std::mem::replace(&mut self.heads[b], NIL);
+                prefetch_index(&self.blocks, (*head >> HEAD_SHIFT) as usize);
+                if i + 1 == GATHER_BUCKETS || self.summary.iter().all(|w| *w == 0) {
+                    break;
+                }
+                next = self.next_occupied();
+                if next - first >= GATHER_SPAN {
+                    break;
+                }
             }
-            let mut id = std::mem::replace(&mut self.heads[b], NIL);
-            while id != NIL {
-                let block = &self.blocks[id as usize];
-                self.current.extend_from_slice(&block.keys[..block.len as usize]);
-                self.free_blocks.push(id);
-                id = block.next;
+            let before = self.current.len();
+            for head in heads.into_iter().take_while(|h| *h != NIL) {
+                let (mut id, mut len) = (head >> HEAD_SHIFT, (head & ((1 << HEAD_SHIFT) - 1)) as usize);
+                loop {
+                    let block = &self.blocks[id as usize];
+                    for key in &block.keys[..len] {
+                        self.current.push(*key);
+                    }
+                    self.free_blocks.push(id);
+                    if block.next == NIL {
+                        break;
+                    }
+                    (id, len) = (block.next, BLOCK_KEYS);
+                }
             }
-            self.in_wheel -= self.current.len();
+            self.in_wheel -= self.current.len() - before;
             self.current_peak = self.current_peak.max(self.current.len());
             // Latest first, so the earliest pops off the end; (time, seq) is unique, so an
             // unstable sort is deterministic. One 128-bit key compares in two instructions and one
@@ -300,7 +329,7 @@ impl<E> EventQueue<E> {
                 // Start loading the next bucket's newest block now: the walk of its list begins
                 // with that (otherwise cold) load once this bucket's events are handled.
                 let head = self.heads[(self.next_occupied() & MASK) as usize];
-                prefetch_index(&self.blocks, head as usize);
+                prefetch_index(&self.blocks, (head >> HEAD_SHIFT) as usize);
             }
             if !self.current.is_empty() || !self.side.is_empty() {
                 return true;
