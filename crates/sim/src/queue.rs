@@ -469,6 +469,42 @@ mod tests {
         }
     }
 
+    /// Crowded buckets (more keys than a block holds, as in a lock-step round) and runs of
+    /// gathered buckets pop in (time, insertion) order, with pushes into gathered buckets and into
+    /// crowded ones between pops.
+    #[test]
+    fn crowded_buckets_pop_in_order() {
+        let width = 1u64 << WIDTH_SHIFT;
+        let mut rng = Rng::new(11);
+        let mut q = EventQueue::new();
+        let mut reference = BinaryHeap::new();
+        let mut seq = 0u64;
+        let mut now = 0u64;
+        for _ in 0..4 {
+            // A burst: 2,000 events into the 100 buckets from 1 to 100 µs ahead, some at
+            // exactly the same time.
+            for _ in 0..2_000 {
+                let t = now + width * rng.between(1, 100) + rng.between(0, 3);
+                q.push(t, seq);
+                reference.push(std::cmp::Reverse((t, seq)));
+                seq += 1;
+            }
+            while let Some(std::cmp::Reverse(want)) = reference.pop() {
+                let got = q.pop().expect("as many events as the reference");
+                assert_eq!(got, want);
+                now = got.0;
+                if rng.chance(0.01) {
+                    // Into the gathered span, or just beyond it.
+                    let t = now + rng.between(0, 80 * width);
+                    q.push(t, seq);
+                    reference.push(std::cmp::Reverse((t, seq)));
+                    seq += 1;
+                }
+            }
+            assert_eq!(q.pop(), None);
+        }
+    }
+
     /// The calendar queue must pop exactly what a plain heap on (time, seq) pops, for interleaved
     /// pushes and pops at every scale of delay, including far beyond the horizon and zero delays.
     #[test]
