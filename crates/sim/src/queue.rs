@@ -297,8 +297,13 @@ impl<E> EventQueue<E> {
                     break;
                 }
             }
+            // Latest bucket first, and each bucket's keys sorted latest first, so that the earliest
+            // event pops off the end: the buckets' times do not overlap, so only each bucket needs
+            // a sort. (time, seq) is unique, so an unstable sort is deterministic; one 128-bit key
+            // compares in two instructions and one branch.
             let before = self.current.len();
-            for head in heads.into_iter().take_while(|h| *h != NIL) {
+            for head in heads.into_iter().rev().filter(|h| *h != NIL) {
+                let start = self.current.len();
                 let (mut id, mut len) = (head >> HEAD_SHIFT, (head & ((1 << HEAD_SHIFT) - 1)) as usize);
                 loop {
                     let block = &self.blocks[id as usize];
@@ -311,15 +316,12 @@ impl<E> EventQueue<E> {
                     }
                     (id, len) = (block.next, BLOCK_KEYS);
                 }
+                if self.current.len() - start > 1 {
+                    self.current[start..].sort_unstable_by_key(|e| std::cmp::Reverse(e.key()));
+                }
             }
             self.in_wheel -= self.current.len() - before;
             self.current_peak = self.current_peak.max(self.current.len());
-            // Latest first, so the earliest pops off the end; (time, seq) is unique, so an
-            // unstable sort is deterministic. One 128-bit key compares in two instructions and one
-            // branch.
-            if self.current.len() > 1 {
-                self.current.sort_unstable_by_key(|e| std::cmp::Reverse(e.key()));
-            }
             // The first few events to pop; `pop_until` keeps prefetching the rest ahead.
             for e in self.current.iter().rev().take(PREFETCH_AHEAD) {
                 prefetch_index(&self.slots, e.slot());
