@@ -91,8 +91,11 @@ thread_local! {
     /// queue's storage is allocated once per thread rather than grown again for every run (OM(4)
     /// with 13 generals queues 95,000 events at once); its nodes and traitors are built from the
     /// instance in the cell, which each run replaces.
-    static REUSED: RefCell<Option<(Rc<RefCell<Instance>>, Simulation<LockStep<Om>>)>> = const { RefCell::new(None) };
+    static REUSED: RefCell<Option<Reused>> = const { RefCell::new(None) };
 }
+
+/// A reused simulation and the instance its nodes and traitors are built from.
+type Reused = (Rc<RefCell<Instance>>, Simulation<LockStep<Om>>);
 
 /// The simulator's configuration for `instance`.
 fn sim_config(instance: &Instance) -> SimConfig {
