@@ -5,14 +5,15 @@
 //! `2^WIDTH_SHIFT` ns (about a microsecond), each a singly linked list of one-cache-line blocks of
 //! up to [`BLOCK_KEYS`] keys, so a push within the wheel's horizon is O(1) — store the event in a
 //! slot, append its key to the bucket's head block (or link a new one), set the bucket's occupancy
-//! bit — and touches no per-bucket vector. When the cursor reaches a bucket its blocks are gathered
-//! into `current` and sorted (buckets are fine enough that most hold one event, so most sorts are
-//! trivial and their comparisons cannot mispredict), then popped from its end. Keys live in the
-//! blocks rather than beside the events so that gathering a crowded bucket (a lock-step round puts
-//! tens of thousands of events into a few thousand buckets) is a chain of one cache miss per block,
-//! not one per event, and the events' own loads, independent of each other, are prefetched a few
-//! pops ahead. An event pushed into the current bucket itself (a delay
-//! shorter than a bucket) goes into a side heap, and a pop takes the earlier of the two. Events
+//! bit — and touches no per-bucket vector. When the cursor moves on it takes the next occupied
+//! buckets (up to 8 within 64 µs, so that their first blocks load in parallel), gathers their keys
+//! into `current` and sorts each bucket's (buckets are fine enough that most hold one event, so
+//! most sorts are trivial), then pops from its end. Keys live in the blocks rather than beside the
+//! events so that gathering a crowded bucket (a lock-step round puts tens of thousands of events
+//! into a few thousand buckets) is a chain of one cache miss per block, not one per event, and the
+//! events' own loads, independent of each other, are prefetched a few pops ahead. An event pushed
+//! into a gathered bucket (a delay shorter than the gathered span) goes into a side heap, and a
+//! pop takes the earlier of the two. Events
 //! beyond the horizon wait in an overflow heap and move into the wheel as it turns. A two-level
 //! occupancy bitmap finds the next non-empty bucket in a few word scans even when the wheel is
 //! sparse.
