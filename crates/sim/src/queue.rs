@@ -2,18 +2,18 @@
 //! the order they were scheduled — which is what makes a run a pure function of its seed.
 //!
 //! It is a calendar queue (a timing wheel) of fine buckets: time is cut into buckets of
-//! `2^WIDTH_SHIFT` ns (about a microsecond), each a singly linked list of one-cache-line blocks of
-//! up to [`BLOCK_KEYS`] keys, so a push within the wheel's horizon is O(1) — store the event in a
-//! slot, append its key to the bucket's head block (or link a new one), set the bucket's occupancy
-//! bit — and touches no per-bucket vector. When the cursor moves on it takes the next occupied
-//! buckets (up to 8 within 64 µs, so that their first blocks load in parallel), gathers their keys
-//! into `current` and sorts each bucket's (buckets are fine enough that most hold one event, so
-//! most sorts are trivial), then pops from its end. Keys live in the blocks rather than beside the
-//! events so that gathering a crowded bucket (a lock-step round puts tens of thousands of events
-//! into a few thousand buckets) is a chain of one cache miss per block, not one per event, and the
-//! events' own loads, independent of each other, are prefetched a few pops ahead. An event pushed
-//! into a gathered bucket (a delay shorter than the gathered span) goes into a side heap, and a
-//! pop takes the earlier of the two. Events
+//! `2^WIDTH_SHIFT` ns (about a microsecond), each a singly linked list of 16-byte blocks of up to
+//! [`BLOCK_KEYS`] slot indices, so a push within the wheel's horizon is O(1) — store the event and
+//! its key in a slot, append the slot to the bucket's head block (or link a new one), set the
+//! bucket's occupancy bit — and touches no per-bucket vector. When the cursor moves on it takes the
+//! next occupied buckets (up to 8 within 64 µs, so that their first blocks load in parallel),
+//! gathers their keys into `current` and sorts each bucket's (buckets are fine enough that most
+//! hold one event, so most sorts are trivial), then pops from its end. The list links slots through
+//! blocks rather than through the slots themselves so that gathering a crowded bucket (a lock-step
+//! round puts tens of thousands of events into a few thousand buckets) is a chain of one cache miss
+//! per block, not one per event, with the slots' loads independent of each other; the events are
+//! prefetched a few pops ahead. An event pushed into a gathered bucket (a delay shorter than the
+//! gathered span) goes into a side heap, and a pop takes the earlier of the two. Events
 //! beyond the horizon wait in an overflow heap and move into the wheel as it turns. A two-level
 //! occupancy bitmap finds the next non-empty bucket in a few word scans even when the wheel is
 //! sparse.
@@ -72,9 +72,10 @@ const WORDS: usize = BUCKETS / 64;
 pub(crate) const WHEEL_BYTES: usize = BUCKETS * 4 + WORDS * 8;
 /// The end of a bucket's list.
 const NIL: u32 = u32::MAX;
-/// Keys per block of a bucket's list: three 16-byte keys and the link fill one 64-byte cache line.
+/// Slots per block of a bucket's list: three slot indices and the link make 16 bytes, four blocks
+/// a cache line.
 const BLOCK_KEYS: usize = 3;
-/// A bucket's head is its newest block's index shifted by this, plus the keys that block holds
+/// A bucket's head is its newest block's index shifted by this, plus the slots that block holds
 /// (the older blocks are full).
 const HEAD_SHIFT: u32 = 2;
 const _: () = assert!(BLOCK_KEYS < 1 << HEAD_SHIFT);
@@ -87,24 +88,28 @@ const GATHER_BUCKETS: usize = 8;
 /// goes into the side heap, so the gathered span stays short next to network delays.
 const GATHER_SPAN: u64 = 64;
 
-/// Up to [`BLOCK_KEYS`] keys of one bucket, in push order, and the bucket's next (older, full)
-/// block.
+/// Up to [`BLOCK_KEYS`] slot indices of one bucket, in push order, and the bucket's next (older,
+/// full) block.
 #[derive(Clone, Copy)]
-#[repr(align(64))]
 struct Block {
-    keys: [Entry; BLOCK_KEYS],
+    slots: [u32; BLOCK_KEYS],
     next: u32,
 }
 
-const _: () = assert!(std::mem::size_of::<Block>() == 64, "a block is one cache line");
-
 impl Block {
-    const EMPTY: Self = Self { keys: [Entry { time: 0, tag: 0 }; BLOCK_KEYS], next: NIL };
+    const EMPTY: Self = Self { slots: [NIL; BLOCK_KEYS], next: NIL };
+}
+
+/// An event and its key (`event` is `None` while the slot is free).
+struct Slot<E> {
+    entry: Entry,
+    event: Option<E>,
 }
 
 pub(crate) struct EventQueue<E> {
-    /// Event storage (`None` while a slot is free); keys point into it.
-    slots: Vec<Option<E>>,
+    /// Event storage: each event with its key (`event` is `None` while a slot is free); keys point
+    /// into it.
+    slots: Vec<Slot<E>>,
     free: Vec<u32>,
     /// The blocks of the wheel's bucket lists.
     blocks: Vec<Block>,
@@ -116,7 +121,7 @@ pub(crate) struct EventQueue<E> {
     /// Absolute bucket number (time >> WIDTH_SHIFT) of `current`.
     cursor: u64,
     /// The newest block of buckets `cursor + 1 ..= cursor + BUCKETS - 1`, by absolute number
-    /// modulo BUCKETS, as `index << HEAD_SHIFT | keys in it` (`NIL` if empty), so that a push
+    /// modulo BUCKETS, as `index << HEAD_SHIFT | slots in it` (`NIL` if empty), so that a push
     /// need not load the block to find its free place. Allocated on first use.
     heads: Vec<u32>,
     /// Bit b: bucket b is non-empty.
@@ -165,13 +170,13 @@ impl<E> EventQueue<E> {
         let slot = match self.free.pop() {
             Some(slot) => u64::from(slot),
             None => {
-                self.slots.push(None);
+                self.slots.push(Slot { entry: Entry { time: 0, tag: 0 }, event: None });
                 self.slots.len() as u64 - 1
             }
         };
         assert!(slot <= SLOT_MASK, "more than 2^24 events queued at once");
         let entry = Entry { time, tag: seq << SLOT_BITS | slot };
-        self.slots[slot as usize] = Some(event);
+        self.slots[slot as usize] = Slot { entry, event: Some(event) };
         self.len += 1;
         if self.len > self.peak {
             self.peak = self.len;
@@ -194,7 +199,7 @@ impl<E> EventQueue<E> {
             let head = self.heads[b];
             let len = (head & ((1 << HEAD_SHIFT) - 1)) as usize;
             if head != NIL && len < BLOCK_KEYS {
-                self.blocks[(head >> HEAD_SHIFT) as usize].keys[len] = entry;
+                self.blocks[(head >> HEAD_SHIFT) as usize].slots[len] = entry.slot() as u32;
                 self.heads[b] = head + 1;
             } else {
                 // The bucket is empty or its newest block full: link a new block at its head.
@@ -207,7 +212,7 @@ impl<E> EventQueue<E> {
                 };
                 assert!(id < (NIL >> HEAD_SHIFT), "fewer than 2^30 blocks");
                 let block = &mut self.blocks[id as usize];
-                block.keys[0] = entry;
+                block.slots[0] = entry.slot() as u32;
                 block.next = if head == NIL { NIL } else { head >> HEAD_SHIFT };
                 self.heads[b] = id << HEAD_SHIFT | 1;
                 self.occupied[b / 64] |= 1 << (b % 64);
@@ -258,7 +263,7 @@ impl<E> EventQueue<E> {
         }
         self.len -= 1;
         let slot = e.slot();
-        let event = self.slots[slot].take().expect("a queued key points at a stored event");
+        let event = self.slots[slot].event.take().expect("a queued key points at a stored event");
         self.free.push(slot as u32);
         Some((e.time, event))
     }
@@ -308,8 +313,8 @@ impl<E> EventQueue<E> {
                 let (mut id, mut len) = (head >> HEAD_SHIFT, (head & ((1 << HEAD_SHIFT) - 1)) as usize);
                 loop {
                     let block = &self.blocks[id as usize];
-                    for key in &block.keys[..len] {
-                        self.current.push(*key);
+                    for &slot in &block.slots[..len] {
+                        self.current.push(self.slots[slot as usize].entry);
                     }
                     self.free_blocks.push(id);
                     if block.next == NIL {
@@ -410,7 +415,7 @@ impl<E> EventQueue<E> {
     /// event at the peak, the most blocks in use at once, the largest gathered bucket's keys, and
     /// the wheel's list heads and bitmaps once allocated.
     pub(crate) fn allocated_bytes(&self) -> usize {
-        self.peak * std::mem::size_of::<Option<E>>()
+        self.peak * std::mem::size_of::<Slot<E>>()
             + self.blocks.len() * std::mem::size_of::<Block>()
             + self.current_peak * std::mem::size_of::<Entry>()
             + self.heads.capacity() * std::mem::size_of::<u32>()
@@ -429,7 +434,7 @@ impl<E> EventQueue<E> {
     /// Bytes per queued event: its slot, and its key's share of a full block (a bucket's newest
     /// block may be partly empty, so a sparse wheel uses up to a whole block per event).
     pub(crate) const fn entry_size() -> usize {
-        std::mem::size_of::<Option<E>>() + std::mem::size_of::<Block>() / BLOCK_KEYS
+        std::mem::size_of::<Slot<E>>() + std::mem::size_of::<Block>() / BLOCK_KEYS
     }
 }
 
