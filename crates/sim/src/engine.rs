@@ -1114,7 +1114,13 @@ impl<'s, N: Node> Engine<'s, N> {
         let link = &mut self.links[from.index() * self.n + to.index()];
         let mut depart = self.now;
         if let Some(bps) = cfg.link.bandwidth_bps {
-            let tx = ((u128::from(wire) * 8 * 1_000_000_000) / u128::from(bps)) as u64;
+            // The exact quotient either way; the 64-bit division (any message under 2 GB) is a
+            // single instruction where the 128-bit one is a library call.
+            let bits_ns = u128::from(wire) * 8 * 1_000_000_000;
+            let tx = match u64::try_from(bits_ns) {
+                Ok(bits_ns) => bits_ns / bps,
+                Err(_) => (bits_ns / u128::from(bps)) as u64,
+            };
             let start = link.free_at.max(self.now);
             link.free_at = start + tx;
             link.busy_ns += tx;

@@ -2,13 +2,18 @@
 //! the order they were scheduled — which is what makes a run a pure function of its seed.
 //!
 //! It is a calendar queue (a timing wheel) of fine buckets: time is cut into buckets of
-//! `2^WIDTH_SHIFT` ns (about a microsecond), each an intrusive singly linked list threaded through
-//! the event slots themselves, so a push within the wheel's horizon is O(1) — write the slot, link
-//! it at its bucket's head, set the bucket's occupancy bit — and touches no per-bucket vector. When
-//! the cursor reaches a bucket its list is gathered into `current` and sorted (buckets are fine
-//! enough that most hold one event, so most sorts are trivial and their comparisons cannot
-//! mispredict), then popped from its end. An event pushed into the current bucket itself (a delay
-//! shorter than a bucket) goes into a side heap, and a pop takes the earlier of the two. Events
+//! `2^WIDTH_SHIFT` ns (about a microsecond), each a singly linked list of 16-byte blocks of up to
+//! [`BLOCK_KEYS`] slot indices, so a push within the wheel's horizon is O(1) — store the event and
+//! its key in a slot, append the slot to the bucket's head block (or link a new one), set the
+//! bucket's occupancy bit — and touches no per-bucket vector. When the cursor moves on it takes the
+//! next occupied buckets (up to 8 within 64 µs, so that their first blocks load in parallel),
+//! gathers their keys into `current` and sorts each bucket's (buckets are fine enough that most
+//! hold one event, so most sorts are trivial), then pops from its end. The list links slots through
+//! blocks rather than through the slots themselves so that gathering a crowded bucket (a lock-step
+//! round puts tens of thousands of events into a few thousand buckets) is a chain of one cache miss
+//! per block, not one per event, with the slots' loads independent of each other; the events are
+//! prefetched a few pops ahead. An event pushed into a gathered bucket (a delay shorter than the
+//! gathered span) goes into a side heap, and a pop takes the earlier of the two. Events
 //! beyond the horizon wait in an overflow heap and move into the wheel as it turns. A two-level
 //! occupancy bitmap finds the next non-empty bucket in a few word scans even when the wheel is
 //! sparse.
@@ -67,27 +72,57 @@ const WORDS: usize = BUCKETS / 64;
 pub(crate) const WHEEL_BYTES: usize = BUCKETS * 4 + WORDS * 8;
 /// The end of a bucket's list.
 const NIL: u32 = u32::MAX;
+/// Slots per block of a bucket's list: three slot indices and the link make 16 bytes, four blocks
+/// a cache line.
+const BLOCK_KEYS: usize = 3;
+/// A bucket's head is its newest block's index shifted by this, plus the slots that block holds
+/// (the older blocks are full).
+const HEAD_SHIFT: u32 = 2;
+const _: () = assert!(BLOCK_KEYS < 1 << HEAD_SHIFT);
+/// How many pops ahead the queue prefetches an event's slot.
+const PREFETCH_AHEAD: usize = 4;
+/// The most buckets gathered at once, so that their first blocks load in parallel and the
+/// prefetching of events runs on across bucket boundaries...
+const GATHER_BUCKETS: usize = 8;
+/// ...within this many buckets of the first (about 65 µs): an event pushed into a gathered bucket
+/// goes into the side heap, so the gathered span stays short next to network delays.
+const GATHER_SPAN: u64 = 64;
 
-/// An event's storage: its key, the next slot of its bucket's list while it is in the wheel, and
-/// the event (`None` while the slot is free).
+/// Up to [`BLOCK_KEYS`] slot indices of one bucket, in push order, and the bucket's next (older,
+/// full) block.
+#[derive(Clone, Copy)]
+struct Block {
+    slots: [u32; BLOCK_KEYS],
+    next: u32,
+}
+
+impl Block {
+    const EMPTY: Self = Self { slots: [NIL; BLOCK_KEYS], next: NIL };
+}
+
+/// An event and its key (`event` is `None` while the slot is free).
 struct Slot<E> {
     entry: Entry,
-    next: u32,
     event: Option<E>,
 }
 
 pub(crate) struct EventQueue<E> {
-    /// Event storage; keys point into it.
+    /// Event storage: each event with its key (`event` is `None` while a slot is free); keys point
+    /// into it.
     slots: Vec<Slot<E>>,
     free: Vec<u32>,
+    /// The blocks of the wheel's bucket lists.
+    blocks: Vec<Block>,
+    free_blocks: Vec<u32>,
     /// The bucket of `cursor`, sorted so that the earliest event is last.
     current: Vec<Entry>,
     /// Events pushed into the cursor's bucket after it was gathered.
     side: BinaryHeap<Entry>,
     /// Absolute bucket number (time >> WIDTH_SHIFT) of `current`.
     cursor: u64,
-    /// The first slot of buckets `cursor + 1 ..= cursor + BUCKETS - 1`, by absolute number modulo
-    /// BUCKETS (`NIL` if empty). Allocated on first use.
+    /// The newest block of buckets `cursor + 1 ..= cursor + BUCKETS - 1`, by absolute number
+    /// modulo BUCKETS, as `index << HEAD_SHIFT | slots in it` (`NIL` if empty), so that a push
+    /// need not load the block to find its free place. Allocated on first use.
     heads: Vec<u32>,
     /// Bit b: bucket b is non-empty.
     occupied: Vec<u64>,
@@ -108,6 +143,8 @@ impl<E> EventQueue<E> {
         Self {
             slots: Vec::new(),
             free: Vec::new(),
+            blocks: Vec::new(),
+            free_blocks: Vec::new(),
             current: Vec::new(),
             side: BinaryHeap::new(),
             cursor: 0,
@@ -133,15 +170,13 @@ impl<E> EventQueue<E> {
         let slot = match self.free.pop() {
             Some(slot) => u64::from(slot),
             None => {
-                self.slots.push(Slot { entry: Entry { time: 0, tag: 0 }, next: NIL, event: None });
+                self.slots.push(Slot { entry: Entry { time: 0, tag: 0 }, event: None });
                 self.slots.len() as u64 - 1
             }
         };
         assert!(slot <= SLOT_MASK, "more than 2^24 events queued at once");
         let entry = Entry { time, tag: seq << SLOT_BITS | slot };
-        let s = &mut self.slots[slot as usize];
-        s.entry = entry;
-        s.event = Some(event);
+        self.slots[slot as usize] = Slot { entry, event: Some(event) };
         self.len += 1;
         if self.len > self.peak {
             self.peak = self.len;
@@ -161,11 +196,28 @@ impl<E> EventQueue<E> {
                 self.occupied = vec![0; WORDS];
             }
             let b = (bucket & MASK) as usize;
-            let slot = entry.slot();
-            self.slots[slot].next = self.heads[b];
-            self.heads[b] = slot as u32;
-            self.occupied[b / 64] |= 1 << (b % 64);
-            self.summary[b / 64 / 64] |= 1 << (b / 64 % 64);
+            let head = self.heads[b];
+            let len = (head & ((1 << HEAD_SHIFT) - 1)) as usize;
+            if head != NIL && len < BLOCK_KEYS {
+                self.blocks[(head >> HEAD_SHIFT) as usize].slots[len] = entry.slot() as u32;
+                self.heads[b] = head + 1;
+            } else {
+                // The bucket is empty or its newest block full: link a new block at its head.
+                let id = match self.free_blocks.pop() {
+                    Some(id) => id,
+                    None => {
+                        self.blocks.push(Block::EMPTY);
+                        self.blocks.len() as u32 - 1
+                    }
+                };
+                assert!(id < (NIL >> HEAD_SHIFT), "fewer than 2^30 blocks");
+                let block = &mut self.blocks[id as usize];
+                block.slots[0] = entry.slot() as u32;
+                block.next = if head == NIL { NIL } else { head >> HEAD_SHIFT };
+                self.heads[b] = id << HEAD_SHIFT | 1;
+                self.occupied[b / 64] |= 1 << (b % 64);
+                self.summary[b / 64 / 64] |= 1 << (b / 64 % 64);
+            }
             self.in_wheel += 1;
         } else {
             self.overflow.push(entry);
@@ -204,6 +256,11 @@ impl<E> EventQueue<E> {
             return None;
         }
         let e = if from_side { self.side.pop() } else { self.current.pop() }?;
+        if let Some(ahead) = self.current.len().checked_sub(PREFETCH_AHEAD) {
+            // Start loading the event that will be popped a few pops from now: the slots of one
+            // bucket's events are scattered, and their loads are independent.
+            prefetch_index(&self.slots, self.current[ahead].slot());
+        }
         self.len -= 1;
         let slot = e.slot();
         let event = self.slots[slot].event.take().expect("a queued key points at a stored event");
@@ -211,8 +268,8 @@ impl<E> EventQueue<E> {
         Some((e.time, event))
     }
 
-    /// Moves the cursor to the next non-empty bucket and gathers it into `current`. False if the
-    /// queue is empty.
+    /// Moves the cursor to the next non-empty buckets (up to [`GATHER_BUCKETS`] within
+    /// [`GATHER_SPAN`]) and gathers them into `current`. False if the queue is empty.
     fn advance(&mut self) -> bool {
         loop {
             if self.in_wheel == 0 {
@@ -225,33 +282,62 @@ impl<E> EventQueue<E> {
                 }
                 continue;
             }
-            let next = self.next_occupied();
-            self.cursor = next;
-            let b = (next & MASK) as usize;
-            self.occupied[b / 64] &= !(1 << (b % 64));
-            if self.occupied[b / 64] == 0 {
-                self.summary[b / 64 / 64] &= !(1 << (b / 64 % 64));
+            // Take the buckets' heads first, starting each one's load, then walk their lists.
+            let mut heads = [NIL; GATHER_BUCKETS];
+            let first = self.next_occupied();
+            let mut next = first;
+            for (i, head) in heads.iter_mut().enumerate() {
+                self.cursor = next;
+                let b = (next & MASK) as usize;
+                self.occupied[b / 64] &= !(1 << (b % 64));
+                if self.occupied[b / 64] == 0 {
+                    self.summary[b / 64 / 64] &= !(1 << (b / 64 % 64));
+                }
+                *head = std::mem::replace(&mut self.heads[b], NIL);
+                prefetch_index(&self.blocks, (*head >> HEAD_SHIFT) as usize);
+                if i + 1 == GATHER_BUCKETS || self.summary.iter().all(|w| *w == 0) {
+                    break;
+                }
+                next = self.next_occupied();
+                if next - first >= GATHER_SPAN {
+                    break;
+                }
             }
-            let mut slot = std::mem::replace(&mut self.heads[b], NIL);
-            while slot != NIL {
-                let s = &self.slots[slot as usize];
-                self.current.push(s.entry);
-                slot = s.next;
+            // Latest bucket first, and each bucket's keys sorted latest first, so that the earliest
+            // event pops off the end: the buckets' times do not overlap, so only each bucket needs
+            // a sort. (time, seq) is unique, so an unstable sort is deterministic; one 128-bit key
+            // compares in two instructions and one branch.
+            let before = self.current.len();
+            for head in heads.into_iter().rev().filter(|h| *h != NIL) {
+                let start = self.current.len();
+                let (mut id, mut len) = (head >> HEAD_SHIFT, (head & ((1 << HEAD_SHIFT) - 1)) as usize);
+                loop {
+                    let block = &self.blocks[id as usize];
+                    for &slot in &block.slots[..len] {
+                        self.current.push(self.slots[slot as usize].entry);
+                    }
+                    self.free_blocks.push(id);
+                    if block.next == NIL {
+                        break;
+                    }
+                    (id, len) = (block.next, BLOCK_KEYS);
+                }
+                if self.current.len() - start > 1 {
+                    self.current[start..].sort_unstable_by_key(|e| std::cmp::Reverse(e.key()));
+                }
             }
-            self.in_wheel -= self.current.len();
+            self.in_wheel -= self.current.len() - before;
             self.current_peak = self.current_peak.max(self.current.len());
-            // Latest first, so the earliest pops off the end; (time, seq) is unique, so an
-            // unstable sort is deterministic. One 128-bit key compares in two instructions and one
-            // branch.
-            if self.current.len() > 1 {
-                self.current.sort_unstable_by_key(|e| std::cmp::Reverse(e.key()));
+            // The first few events to pop; `pop_until` keeps prefetching the rest ahead.
+            for e in self.current.iter().rev().take(PREFETCH_AHEAD) {
+                prefetch_index(&self.slots, e.slot());
             }
             self.refill_from_overflow();
             if self.in_wheel > 0 {
-                // Start loading the next bucket's first slot now: the walk of its list begins
+                // Start loading the next bucket's newest block now: the walk of its list begins
                 // with that (otherwise cold) load once this bucket's events are handled.
                 let head = self.heads[(self.next_occupied() & MASK) as usize];
-                prefetch_index(&self.slots, head as usize);
+                prefetch_index(&self.blocks, (head >> HEAD_SHIFT) as usize);
             }
             if !self.current.is_empty() || !self.side.is_empty() {
                 return true;
@@ -311,6 +397,8 @@ impl<E> EventQueue<E> {
         debug_assert!(self.heads.iter().all(|h| *h == NIL));
         self.slots.clear();
         self.free.clear();
+        self.blocks.clear();
+        self.free_blocks.clear();
         self.side.clear();
         self.cursor = 0;
         self.seq = 0;
@@ -324,10 +412,11 @@ impl<E> EventQueue<E> {
     }
 
     /// An estimate of the bytes the queue's storage occupies at its largest: a slot per queued
-    /// event at the peak, the largest gathered bucket's keys, and the wheel's list heads and
-    /// bitmaps once allocated.
+    /// event at the peak, the most blocks in use at once, the largest gathered bucket's keys, and
+    /// the wheel's list heads and bitmaps once allocated.
     pub(crate) fn allocated_bytes(&self) -> usize {
         self.peak * std::mem::size_of::<Slot<E>>()
+            + self.blocks.len() * std::mem::size_of::<Block>()
             + self.current_peak * std::mem::size_of::<Entry>()
             + self.heads.capacity() * std::mem::size_of::<u32>()
             + self.occupied.capacity() * 8
@@ -342,9 +431,10 @@ impl<E> EventQueue<E> {
         v
     }
 
-    /// Bytes per queued event: its slot (key, list link and the event).
+    /// Bytes per queued event: its slot, and its key's share of a full block (a bucket's newest
+    /// block may be partly empty, so a sparse wheel uses up to a whole block per event).
     pub(crate) const fn entry_size() -> usize {
-        std::mem::size_of::<Slot<E>>()
+        std::mem::size_of::<Slot<E>>() + std::mem::size_of::<Block>() / BLOCK_KEYS
     }
 }
 
@@ -384,6 +474,42 @@ mod tests {
                 assert_eq!(q.pop(), Some((start + turn + 5, 'c')));
                 assert_eq!(q.pop(), None);
             }
+        }
+    }
+
+    /// Crowded buckets (more keys than a block holds, as in a lock-step round) and runs of
+    /// gathered buckets pop in (time, insertion) order, with pushes into gathered buckets and into
+    /// crowded ones between pops.
+    #[test]
+    fn crowded_buckets_pop_in_order() {
+        let width = 1u64 << WIDTH_SHIFT;
+        let mut rng = Rng::new(11);
+        let mut q = EventQueue::new();
+        let mut reference = BinaryHeap::new();
+        let mut seq = 0u64;
+        let mut now = 0u64;
+        for _ in 0..4 {
+            // A burst: 2,000 events into the 100 buckets from 1 to 100 µs ahead, some at
+            // exactly the same time.
+            for _ in 0..2_000 {
+                let t = now + width * rng.between(1, 100) + rng.between(0, 3);
+                q.push(t, seq);
+                reference.push(std::cmp::Reverse((t, seq)));
+                seq += 1;
+            }
+            while let Some(std::cmp::Reverse(want)) = reference.pop() {
+                let got = q.pop().expect("as many events as the reference");
+                assert_eq!(got, want);
+                now = got.0;
+                if rng.chance(0.01) {
+                    // Into the gathered span, or just beyond it.
+                    let t = now + rng.between(0, 80 * width);
+                    q.push(t, seq);
+                    reference.push(std::cmp::Reverse((t, seq)));
+                    seq += 1;
+                }
+            }
+            assert_eq!(q.pop(), None);
         }
     }
 

@@ -529,6 +529,22 @@ impl RoundNode for Om {
     type Msg = OmMsg;
     type Output = Decision;
 
+    /// `on_inbox` keeps the first value heard for each instance, and a message counts only if it
+    /// comes from its instance's commander (last(σ) is the sender): messages that compete for one
+    /// instance all come from one sender, whose order arrival order keeps. So the outcome, and the
+    /// count of ignored messages, do not depend on the order between senders.
+    const INBOX_SORTED: bool = false;
+
+    /// In round r a lieutenant hears every instance of r generals that does not contain it, one
+    /// message each: P(n − 2, r − 1) of them. The commander hears nothing.
+    fn inbox_hint(&self, round: u32) -> usize {
+        let n = self.config.generals;
+        if self.is_commander() || round as usize > self.config.m + 1 {
+            return 0;
+        }
+        (0..round as usize - 1).fold(1usize, |p, i| p.saturating_mul(n.saturating_sub(2 + i)))
+    }
+
     fn on_round(&mut self, round: u32, inbox: &[(NodeId, OmMsg)], ctx: &mut Round<'_, '_, Self>) -> Flow {
         self.on_inbox(round - 1, inbox);
         if self.is_commander() {
