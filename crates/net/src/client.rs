@@ -120,6 +120,8 @@ impl Caller {
     /// Shares this connection among tasks: a task spawned on the current tokio runtime owns it
     /// from now on, and the returned handle (cheap to clone, `Send`) makes calls through it. The
     /// task ends, closing the connection, when every handle is dropped or the connection fails.
+    /// Share a caller with no reply outstanding: a reply to a message it sent before is a stray
+    /// one to the shared connection.
     ///
     /// # Panics
     ///
