@@ -22,8 +22,8 @@ pub(crate) enum BenchCommand {
         signatures: usize,
     },
     /// The runtime: echo RPC over loopback TCP through herald-net, sequential latency (p50, p99,
-    /// beside a blocking std::net echo floor measured in the same run) and the throughput of
-    /// --concurrency callers.
+    /// beside a blocking std::net echo floor measured in the same run, the two taking turns in
+    /// chunks of 500 calls) and the throughput of --concurrency callers.
     Rpc {
         /// Concurrent callers for the throughput run, each with one call in flight at a time.
         #[arg(long, default_value_t = 64)]
@@ -37,7 +37,7 @@ pub(crate) enum BenchCommand {
         /// Calls in the throughput run.
         #[arg(long, default_value_t = 200_000)]
         calls: u64,
-        /// Calls in the sequential latency run.
+        /// Calls in the sequential latency run (as many again on the floor).
         #[arg(long, default_value_t = 20_000)]
         sequential: u64,
         /// Payload bytes per call.

@@ -3,7 +3,8 @@
 //!
 //! The server is a real `herald_net::run` of the `Echo` node on its own thread and runtime; the
 //! callers are `herald_net::client::Caller`s on another. Sequential latency is one caller's round
-//! trips; throughput is `--concurrency` callers, each making its share of `--calls` round trips
+//! trips, taken in chunks that alternate with the floor's so that both see the same phases of a
+//! noisy machine; throughput is `--concurrency` callers, each making its share of `--calls` round trips
 //! back to back, over `--connections` connections (default one): shared round-robin through
 //! `SharedCaller`s, the calls of a connection's callers in flight together, or, with as many
 //! connections as callers, a plain `Caller` each.
@@ -34,6 +35,9 @@ pub(crate) fn run(
     if concurrency == 0 || calls < concurrency as u64 {
         anyhow::bail!("invalid `--calls`: at least one call per caller (--concurrency {concurrency})");
     }
+    if sequential == 0 {
+        anyhow::bail!("invalid `--sequential`: at least one call");
+    }
     if connections == 0 || connections > concurrency {
         anyhow::bail!("invalid `--connections`: from 1 to --concurrency ({concurrency}), got {connections}");
     }
@@ -55,24 +59,31 @@ pub(crate) fn run(
             eprintln!("herald: bench server: {e}");
         }
     });
-    let floor = floor_p50_us(sequential, payload)?;
-
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     // Bytes (`serde_bytes`), as the echo node takes them: one copy each way, not a loop over bytes.
     let body = ByteBuf::from(vec![0x5a_u8; payload]);
-    let (p50, p99) = rt.block_on(async {
-        let mut caller = connect(client_addr, 1).await?;
-        let mut samples = Vec::with_capacity(sequential as usize);
-        for _ in 0..sequential {
-            let started = Instant::now();
-            caller.send(&body).await?;
-            let back: ByteBuf = caller.recv().await?;
-            samples.push(started.elapsed().as_nanos() as u64);
-            anyhow::ensure!(back == body, "the echo changed the payload");
-        }
-        samples.sort_unstable();
-        Ok::<_, anyhow::Error>((percentile(&samples, 0.50), percentile(&samples, 0.99)))
-    })?;
+    let mut floor = Floor::start(payload)?;
+    let mut caller = rt.block_on(connect(client_addr, 1))?;
+    // The floor and Herald take turns, a chunk of calls each, so that both see the same phases of
+    // a machine whose speed wanders from minute to minute; a warm-up chunk of each is not counted.
+    let chunk = SEQUENTIAL_CHUNK.min(sequential).max(1);
+    let mut floor_samples = Vec::with_capacity(sequential as usize);
+    let mut samples = Vec::with_capacity(sequential as usize);
+    floor.calls(chunk, &mut Vec::new())?;
+    rt.block_on(herald_calls(&mut caller, &body, chunk, &mut Vec::new()))?;
+    let mut done = 0;
+    while done < sequential {
+        let n = chunk.min(sequential - done);
+        floor.calls(n, &mut floor_samples)?;
+        rt.block_on(herald_calls(&mut caller, &body, n, &mut samples))?;
+        done += n;
+    }
+    drop((caller, floor));
+    floor_samples.sort_unstable();
+    samples.sort_unstable();
+    let (p50, p99) = (percentile(&samples, 0.50), percentile(&samples, 0.99));
+    let (floor_p50, floor_p99) = (percentile(&floor_samples, 0.50), percentile(&floor_samples, 0.99));
+    let floor = floor_p50 as f64 / 1e3;
     let per = calls / concurrency as u64;
     let total = per * concurrency as u64;
     let wall = rt.block_on(async {
@@ -120,6 +131,7 @@ pub(crate) fn run(
         "p50_us": p50 as f64 / 1e3,
         "p99_us": p99 as f64 / 1e3,
         "floor_p50_us": floor,
+        "floor_p99_us": floor_p99 as f64 / 1e3,
         "p50_over_floor": p50 as f64 / 1e3 / floor,
         "concurrency": concurrency,
         "connections": connections,
@@ -132,9 +144,10 @@ pub(crate) fn run(
         outln!("{result}");
     } else {
         outln!(
-            "bench rpc: echo of {payload} bytes over loopback TCP through herald-net\n  sequential ({sequential} calls): p50 {:.1} µs, p99 {:.1} µs (std::net blocking floor p50 {floor:.1} µs)\n  {concurrency} concurrent callers on {connections} connections ({total} calls): {:.0} calls/s",
+            "bench rpc: echo of {payload} bytes over loopback TCP through herald-net\n  sequential ({sequential} calls): p50 {:.1} µs, p99 {:.1} µs (std::net blocking floor, alternating with it: p50 {floor:.1} µs, p99 {:.1} µs)\n  {concurrency} concurrent callers on {connections} connections ({total} calls): {:.0} calls/s",
             p50 as f64 / 1e3,
             p99 as f64 / 1e3,
+            floor_p99 as f64 / 1e3,
             rate
         );
     }
@@ -156,29 +169,56 @@ fn percentile(sorted: &[u64], q: f64) -> u64 {
     sorted[((sorted.len() - 1) as f64 * q).round() as usize]
 }
 
-/// The floor: a blocking `std::net` echo (4-byte length + payload each way), p50 in µs.
-fn floor_p50_us(calls: u64, payload: usize) -> anyhow::Result<f64> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
-    let addr = listener.local_addr()?;
-    std::thread::spawn(move || {
-        if let Ok((mut s, _)) = listener.accept() {
-            let _ = s.set_nodelay(true);
-            let mut buf = vec![0u8; 4 + payload];
-            while s.read_exact(&mut buf).is_ok() && s.write_all(&buf).is_ok() {}
-        }
-    });
-    let mut s = TcpStream::connect(addr)?;
-    s.set_nodelay(true)?;
-    let mut frame = (payload as u32).to_be_bytes().to_vec();
-    frame.extend(std::iter::repeat_n(0x5a, payload));
-    let mut back = vec![0u8; frame.len()];
-    let mut samples = Vec::with_capacity(calls as usize);
-    for _ in 0..calls {
+/// Calls in one turn of the sequential run's alternation between the floor and Herald.
+const SEQUENTIAL_CHUNK: u64 = 500;
+
+/// `n` sequential round trips through `caller`, each one's nanoseconds pushed onto `samples`.
+async fn herald_calls(caller: &mut Caller, body: &ByteBuf, n: u64, samples: &mut Vec<u64>) -> anyhow::Result<()> {
+    for _ in 0..n {
         let started = Instant::now();
-        s.write_all(&frame)?;
-        s.read_exact(&mut back)?;
+        caller.send(body).await?;
+        let back: ByteBuf = caller.recv().await?;
         samples.push(started.elapsed().as_nanos() as u64);
+        anyhow::ensure!(back == *body, "the echo changed the payload");
     }
-    samples.sort_unstable();
-    Ok(percentile(&samples, 0.5) as f64 / 1e3)
+    Ok(())
+}
+
+/// The floor: a blocking `std::net` echo (4-byte length + payload each way) on a thread of its
+/// own, and the blocking client connected to it.
+struct Floor {
+    stream: TcpStream,
+    frame: Vec<u8>,
+    back: Vec<u8>,
+}
+
+impl Floor {
+    fn start(payload: usize) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+        let addr = listener.local_addr()?;
+        std::thread::spawn(move || {
+            if let Ok((mut s, _)) = listener.accept() {
+                let _ = s.set_nodelay(true);
+                let mut buf = vec![0u8; 4 + payload];
+                while s.read_exact(&mut buf).is_ok() && s.write_all(&buf).is_ok() {}
+            }
+        });
+        let stream = TcpStream::connect(addr)?;
+        stream.set_nodelay(true)?;
+        let mut frame = (payload as u32).to_be_bytes().to_vec();
+        frame.extend(std::iter::repeat_n(0x5a, payload));
+        let back = vec![0u8; frame.len()];
+        Ok(Self { stream, frame, back })
+    }
+
+    /// `n` round trips, each one's nanoseconds pushed onto `samples`.
+    fn calls(&mut self, n: u64, samples: &mut Vec<u64>) -> anyhow::Result<()> {
+        for _ in 0..n {
+            let started = Instant::now();
+            self.stream.write_all(&self.frame)?;
+            self.stream.read_exact(&mut self.back)?;
+            samples.push(started.elapsed().as_nanos() as u64);
+        }
+        Ok(())
+    }
 }

@@ -174,13 +174,16 @@ fn bench_rpc_reports_latency_and_calls_per_second() {
         let v = json(&herald(&[&args[..], &["--sequential", "50", "--json"]].concat()));
         assert_eq!(v["calls"], 800);
         assert_eq!(v["connections"], connections.parse::<u64>().unwrap());
-        for field in ["calls_per_sec", "p50_us", "p99_us", "floor_p50_us"] {
+        for field in ["calls_per_sec", "p50_us", "p99_us", "floor_p50_us", "floor_p99_us"] {
             assert!(v[field].as_f64().unwrap() > 0.0, "{field}: {v}");
         }
     }
     let out = herald(&["bench", "rpc", "--concurrency", "4", "--connections", "5", "--json"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--connections"));
+    let out = herald(&["bench", "rpc", "--sequential", "0", "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--sequential"));
 }
 
 #[test]
