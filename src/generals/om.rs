@@ -112,12 +112,13 @@ fn sim_config(instance: &Instance) -> SimConfig {
 fn simulation(current: Rc<RefCell<Instance>>) -> anyhow::Result<Simulation<LockStep<Om>>> {
     let sim_config = sim_config(&current.borrow());
     let nodes = current.clone();
-    Ok(Simulation::new(sim_config, move |id| om::lock_step(nodes.borrow().config.clone(), id, ROUND))?.with_strategy(
-        move || {
-            let Instance { config, traitors, behaviour } = current.borrow().clone();
-            Box::new(Traitors::new(config, ROUND, traitors, behaviour))
-        },
-    ))
+    // Loyal generals record each message as it arrives (the same outcome as from the next round's
+    // inbox), so a round's messages are not all held until it ends.
+    let node = move |id| LockStep::new(Om::new(nodes.borrow().config.clone(), id).taking_arrivals(), ROUND);
+    Ok(Simulation::new(sim_config, node)?.with_strategy(move || {
+        let Instance { config, traitors, behaviour } = current.borrow().clone();
+        Box::new(Traitors::new(config, ROUND, traitors, behaviour))
+    }))
 }
 
 pub(crate) fn run(args: &ByzantineArgs) -> anyhow::Result<Report> {

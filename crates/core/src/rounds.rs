@@ -38,6 +38,17 @@ pub trait RoundNode: Sized + 'static {
         0
     }
 
+    /// A message tagged with the current round `round` arrives. Return it to have it held for the
+    /// next round's inbox (the default), or take it now and return `None`: it then does not appear
+    /// in any inbox. A node that takes messages must come to the same outcome as if they had come in
+    /// the inbox (in arrival order, as with [`Self::INBOX_SORTED`] false): this saves holding a
+    /// whole round's messages until the next round begins. Messages that arrived early (tagged with
+    /// a later round) are offered when their round begins, after its `on_round`.
+    fn on_arrival(&mut self, round: u32, from: NodeId, msg: Self::Msg) -> Option<Self::Msg> {
+        let _ = (round, from);
+        Some(msg)
+    }
+
     /// Round `round` begins (rounds are numbered from 1). `inbox` holds the messages sent to this
     /// node in round `round - 1`, sorted by sender id (stably; in arrival order if
     /// [`Self::INBOX_SORTED`] is false). Return [`Flow::Done`] to stop taking part.
@@ -108,27 +119,38 @@ impl<R: RoundNode> LockStep<R> {
         let inbox = std::mem::take(&mut self.inbox);
         let inbox = if R::INBOX_SORTED { sort_by_sender(inbox) } else { inbox };
         let round = self.round;
+        let mut now_due = Vec::new();
         if !self.early.is_empty() {
-            let (now_due, later): (Vec<_>, Vec<_>) =
-                std::mem::take(&mut self.early).into_iter().partition(|(r, _, _)| *r == round);
+            let later;
+            (now_due, later) = std::mem::take(&mut self.early).into_iter().partition(|(r, _, _)| *r == round);
             self.early = later;
-            self.inbox = now_due.into_iter().map(|(_, from, msg)| (from, msg)).collect();
         }
         let flow = self.inner.on_round(round, &inbox, &mut Round { ctx, round });
-        if self.inbox.capacity() < inbox.capacity() {
-            // The next round's inbox grows in this one's buffer rather than from nothing.
-            let mut spare = inbox;
-            spare.clear();
-            spare.append(&mut self.inbox);
-            self.inbox = spare;
-        }
+        // The next round's inbox grows in this one's buffer rather than from nothing.
+        let mut spare = inbox;
+        spare.clear();
+        self.inbox = spare;
         if flow == Flow::Continue {
             // Messages tagged with this round arrive during it.
             self.inbox.reserve(self.inner.inbox_hint(round).min(INBOX_HINT_MAX));
         }
+        // Those that came early first.
+        for (_, from, msg) in now_due {
+            self.arrive(from, msg);
+        }
         match flow {
             Flow::Continue => ctx.set_timer(RoundEnd(round), self.round_length),
             Flow::Done => self.done = true,
+        }
+    }
+}
+
+impl<R: RoundNode> LockStep<R> {
+    /// A message of the current round: the node takes it now, or it waits in the inbox.
+    #[inline]
+    fn arrive(&mut self, from: NodeId, msg: R::Msg) {
+        if let Some(msg) = self.inner.on_arrival(self.round, from, msg) {
+            self.inbox.push((from, msg));
         }
     }
 }
@@ -174,7 +196,7 @@ impl<R: RoundNode> Node for LockStep<R> {
         if self.done || msg.round < self.round {
             self.late_dropped += 1;
         } else if msg.round == self.round {
-            self.inbox.push((from, msg.msg));
+            self.arrive(from, msg.msg);
         } else {
             self.early.push((msg.round, from, msg.msg));
         }
