@@ -393,9 +393,9 @@ impl Om {
             let generals = msg.path.generals();
             let fits = generals.len() == round as usize && generals.last() == Some(&from);
             let me = 1u64 << self.id.index();
-            fits && table.locate(&msg.path).is_some_and(|(rank, on_path)| {
-                on_path & me == 0 && table.insert(generals.len(), rank, msg.order)
-            })
+            fits && table
+                .locate(&msg.path)
+                .is_some_and(|(rank, on_path)| on_path & me == 0 && table.insert(generals.len(), rank, msg.order))
         } else {
             let fits = msg.path.len() == round as usize
                 && msg.path.is_well_formed(self.config.generals)
@@ -1118,6 +1118,21 @@ mod tests {
         }
         let huge = OmConfig { generals: 40, m: 6, order: Order::Attack, majority: Majority::StrictOrDefault };
         assert!(matches!(Received::new(&huge), Received::Sparse(_)), "too big for a table");
+    }
+
+    #[test]
+    fn locating_a_path_checks_and_ranks_it() {
+        for (n, m) in [(7, 2), (16, 2), (17, 2), (20, 1)] {
+            let config = OmConfig { generals: n, m, order: Order::Attack, majority: Majority::StrictOrDefault };
+            let Received::Dense(table) = Received::new(&config) else { panic!("small runs are dense") };
+            for len in 1..=m + 1 {
+                for (rank, p) in paths(n, len, None).iter().enumerate() {
+                    assert_eq!(table.locate(p), Some(table.rank(p)), "n={n} {p}");
+                    assert_eq!(table.rank(p).0, rank, "n={n} {p}");
+                }
+            }
+            assert_eq!(table.locate(&Path(smallvec![COMMANDER, NodeId(n as u32 - 1), NodeId(n as u32 - 1)])), None);
+        }
     }
 
     #[test]
