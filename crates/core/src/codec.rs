@@ -85,6 +85,7 @@ impl postcard::ser_flavors::Flavor for Inline16 {
 }
 
 /// Unmarshals exactly one value from `bytes`.
+#[inline]
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
     match postcard::take_from_bytes::<T>(bytes) {
         Ok((value, [])) => Ok(value),

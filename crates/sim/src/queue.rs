@@ -169,7 +169,10 @@ impl<E> EventQueue<E> {
         }
     }
 
-    #[inline]
+    /// Queues `event` at `time`. Always inlined: a send's push is half the queue's work per
+    /// delivery, and the event is then written straight into its slot rather than passed by
+    /// reference and copied.
+    #[inline(always)]
     pub(crate) fn push(&mut self, time: u64, event: E) {
         let seq = self.seq;
         self.seq += 1;
@@ -261,8 +264,10 @@ impl<E> EventQueue<E> {
         self.pop_until(u64::MAX)
     }
 
-    /// Pops the earliest event if it is due no later than `end`; `None` if there is none.
-    #[inline]
+    /// Pops the earliest event if it is due no later than `end`; `None` if there is none. Always
+    /// inlined (the run loop is its one hot caller): the call's register saves and the copy of the
+    /// returned event cost more than most pops' own work.
+    #[inline(always)]
     pub(crate) fn pop_until(&mut self, end: u64) -> Option<(u64, E)> {
         if self.current.is_empty() && self.side.is_empty() && !self.advance() {
             return None;
