@@ -9,7 +9,8 @@
 //! case: buckets are fine, and a sparse wheel has many more of them than events) keeps that
 //! event's slot index in its head word and has no block; its second event moves both into one.
 //! When the cursor moves on it takes the
-//! next occupied buckets (up to 8 within 64 µs, so that their first blocks load in parallel),
+//! next occupied buckets (up to 8 within 256 µs, so that their first blocks load in parallel and a
+//! sparse wheel's cost of moving on is shared by several events),
 //! gathers their keys into `current` and sorts each bucket's (buckets are fine enough that most
 //! hold one event, so most sorts are trivial), then pops from its end. The list links slots through
 //! blocks rather than through the slots themselves so that gathering a crowded bucket (a lock-step
@@ -90,9 +91,11 @@ const PREFETCH_AHEAD: usize = 4;
 /// The most buckets gathered at once, so that their first blocks load in parallel and the
 /// prefetching of events runs on across bucket boundaries...
 const GATHER_BUCKETS: usize = 8;
-/// ...within this many buckets of the first (about 65 µs): an event pushed into a gathered bucket
-/// goes into the side heap, so the gathered span stays short next to network delays.
-const GATHER_SPAN: u64 = 64;
+/// ...within this many buckets of the first (about 262 µs): an event pushed into a gathered bucket
+/// goes into the side heap, so the gathered span stays short next to network delays. Wide enough
+/// that a sparse wheel (400 events spread over 9 ms: one event every 22 buckets) still gathers
+/// several buckets at a time.
+const GATHER_SPAN: u64 = 256;
 
 /// Up to [`BLOCK_KEYS`] slot indices of one bucket, in push order, and the bucket's next (older,
 /// full) block.
