@@ -84,13 +84,23 @@ impl postcard::ser_flavors::Flavor for Inline16 {
     }
 }
 
-/// Unmarshals exactly one value from `bytes`.
+/// Unmarshals exactly one value from `bytes`. Always inlined (the simulator decodes every
+/// delivery), with the rare errors described out of line.
+#[inline(always)]
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
     match postcard::take_from_bytes::<T>(bytes) {
         Ok((value, [])) => Ok(value),
         Ok((_, rest)) => Err(DecodeError::Trailing(rest.len())),
-        Err(postcard::Error::DeserializeUnexpectedEnd) => Err(DecodeError::Incomplete),
-        Err(e) => Err(DecodeError::Invalid(e.to_string())),
+        Err(e) => Err(decode_error(e)),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn decode_error(e: postcard::Error) -> DecodeError {
+    match e {
+        postcard::Error::DeserializeUnexpectedEnd => DecodeError::Incomplete,
+        e => DecodeError::Invalid(e.to_string()),
     }
 }
 

@@ -35,8 +35,9 @@ impl Rng {
     }
 
     /// A uniform draw from `lo..=hi` (Lemire's multiply-shift; the bias is below 2^-32 for spans
-    /// under 2^32, which is negligible for simulation).
-    #[inline]
+    /// under 2^32, which is negligible for simulation). Always inlined: the simulator draws a
+    /// latency per transmission, and the call costs about as much as the draw.
+    #[inline(always)]
     pub fn between(&mut self, lo: u64, hi: u64) -> u64 {
         debug_assert!(lo <= hi);
         let span = hi - lo;

@@ -112,6 +112,7 @@ impl PingPong {
         self.peers[peer.index()].completed
     }
 
+    #[inline]
     fn send_ping(&mut self, peer: NodeId, ctx: &mut Context<'_, Self>) {
         let state = &mut self.peers[peer.index()];
         if self.config.pings_max.is_some_and(|max| state.next_seq >= max) {

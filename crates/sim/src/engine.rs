@@ -382,6 +382,8 @@ struct Engine<'s, N: Node> {
     truncated: bool,
     crashes_done: usize,
     // Derived from the configuration once, for the hot path.
+    /// The network model may lose, duplicate or tamper with a transmission (not `Reliable`).
+    unreliable: bool,
     fifo: bool,
     sync_bound: Option<u64>,
     link_latency: LatencyNs,
@@ -479,6 +481,7 @@ impl<'s, N: Node> Engine<'s, N> {
             liveness: Liveness::NotChecked,
             truncated: false,
             crashes_done: 0,
+            unreliable: !matches!(cfg.model.network, NetworkModel::Reliable { .. }),
             fifo,
             sync_bound,
             link_latency: cfg.link.latency.in_nanos(),
@@ -628,6 +631,8 @@ impl<'s, N: Node> Engine<'s, N> {
         }
     }
 
+    /// One event. Always inlined into the run loop, its one caller.
+    #[inline(always)]
     fn handle(&mut self, event: Event<N::Timer>) {
         match event {
             Event::Deliver { from, to, msg, sent_at, bytes } => self.on_arrival(from, to, msg, sent_at, bytes),
@@ -904,14 +909,16 @@ impl<'s, N: Node> Engine<'s, N> {
         }
     }
 
-    /// Calls one handler of node `i` and interprets its effects.
+    /// Calls one handler of node `i` and interprets its effects. Not reentrant: interpreting an
+    /// effect never calls a handler, so the effects are left in (and taken from) `self.effects`
+    /// directly.
     fn dispatch(&mut self, i: usize, input: Input<N>) {
-        let mut effects = std::mem::take(&mut self.effects);
+        debug_assert!(self.effects.is_empty(), "dispatch is not reentrant");
         let id = NodeId::from(i);
         let local = Time(self.slots[i].local(self.now));
         {
             let Slot { node, rng, durable, .. } = &mut self.slots[i];
-            let mut ctx = Context::new(id, &self.peers[i], local, rng, &mut effects);
+            let mut ctx = Context::new(id, &self.peers[i], local, rng, &mut self.effects);
             match node {
                 Some(node) => {
                     match input {
@@ -936,13 +943,15 @@ impl<'s, N: Node> Engine<'s, N> {
         }
         // In order, popped off the reversed list: cheaper than a draining iterator for the one or
         // two effects a handler usually leaves.
-        effects.reverse();
-        while let Some(effect) = effects.pop() {
+        self.effects.reverse();
+        while let Some(effect) = self.effects.pop() {
             self.apply(i, effect);
         }
-        self.effects = effects;
     }
 
+    /// One effect of node `i`'s handler. Always inlined into `dispatch`, its one caller, so that
+    /// a send goes from the handler's effect list to the queue without a call.
+    #[inline(always)]
     fn apply(&mut self, i: usize, effect: Effect<N>) {
         let id = NodeId::from(i);
         match effect {
@@ -1003,7 +1012,7 @@ impl<'s, N: Node> Engine<'s, N> {
         if let Some(r) = &mut self.records {
             r.push_send(self.now, from, to, msg, &bytes);
         }
-        if !self.healed {
+        if self.unreliable && !self.healed {
             match self.sim.config.model.network {
                 NetworkModel::Reliable { .. } => {}
                 NetworkModel::FairLoss { loss, duplicate, duplicates_max, .. } => {

@@ -5,8 +5,12 @@
 //! `2^WIDTH_SHIFT` ns (about a microsecond), each a singly linked list of 16-byte blocks of up to
 //! [`BLOCK_KEYS`] slot indices, so a push within the wheel's horizon is O(1) — store the event and
 //! its key in a slot, append the slot to the bucket's head block (or link a new one), set the
-//! bucket's occupancy bit — and touches no per-bucket vector. When the cursor moves on it takes the
-//! next occupied buckets (up to 8 within 64 µs, so that their first blocks load in parallel),
+//! bucket's occupancy bit — and touches no per-bucket vector. A bucket of one event (the common
+//! case: buckets are fine, and a sparse wheel has many more of them than events) keeps that
+//! event's slot index in its head word and has no block; its second event moves both into one.
+//! When the cursor moves on it takes the
+//! next occupied buckets (up to 8 within 256 µs, so that their first blocks load in parallel and a
+//! sparse wheel's cost of moving on is shared by several events),
 //! gathers their keys into `current` and sorts each bucket's (buckets are fine enough that most
 //! hold one event, so most sorts are trivial), then pops from its end. The list links slots through
 //! blocks rather than through the slots themselves so that gathering a crowded bucket (a lock-step
@@ -76,17 +80,22 @@ const NIL: u32 = u32::MAX;
 /// a cache line.
 const BLOCK_KEYS: usize = 3;
 /// A bucket's head is its newest block's index shifted by this, plus the slots that block holds
-/// (the older blocks are full).
+/// (the older blocks are full) — or, for a bucket of one event, that event's slot index shifted
+/// by this, plus 0: most buckets hold one event, and then need no block at all.
 const HEAD_SHIFT: u32 = 2;
-const _: () = assert!(BLOCK_KEYS < 1 << HEAD_SHIFT);
+/// The head's count of slots in its newest block (0: the head is a slot index).
+const LEN_MASK: u32 = (1 << HEAD_SHIFT) - 1;
+const _: () = assert!(BLOCK_KEYS < 1 << HEAD_SHIFT && SLOT_BITS + HEAD_SHIFT < 32);
 /// How many pops ahead the queue prefetches an event's slot.
 const PREFETCH_AHEAD: usize = 4;
 /// The most buckets gathered at once, so that their first blocks load in parallel and the
 /// prefetching of events runs on across bucket boundaries...
 const GATHER_BUCKETS: usize = 8;
-/// ...within this many buckets of the first (about 65 µs): an event pushed into a gathered bucket
-/// goes into the side heap, so the gathered span stays short next to network delays.
-const GATHER_SPAN: u64 = 64;
+/// ...within this many buckets of the first (about 262 µs): an event pushed into a gathered bucket
+/// goes into the side heap, so the gathered span stays short next to network delays. Wide enough
+/// that a sparse wheel (400 events spread over 9 ms: one event every 22 buckets) still gathers
+/// several buckets at a time.
+const GATHER_SPAN: u64 = 256;
 
 /// Up to [`BLOCK_KEYS`] slot indices of one bucket, in push order, and the bucket's next (older,
 /// full) block.
@@ -122,7 +131,8 @@ pub(crate) struct EventQueue<E> {
     cursor: u64,
     /// The newest block of buckets `cursor + 1 ..= cursor + BUCKETS - 1`, by absolute number
     /// modulo BUCKETS, as `index << HEAD_SHIFT | slots in it` (`NIL` if empty), so that a push
-    /// need not load the block to find its free place. Allocated on first use.
+    /// need not load the block to find its free place; a bucket of one event holds its slot index
+    /// instead, as `slot << HEAD_SHIFT`. Allocated on first use.
     heads: Vec<u32>,
     /// Bit b: bucket b is non-empty.
     occupied: Vec<u64>,
@@ -162,7 +172,10 @@ impl<E> EventQueue<E> {
         }
     }
 
-    #[inline]
+    /// Queues `event` at `time`. Always inlined: a send's push is half the queue's work per
+    /// delivery, and the event is then written straight into its slot rather than passed by
+    /// reference and copied.
+    #[inline(always)]
     pub(crate) fn push(&mut self, time: u64, event: E) {
         let seq = self.seq;
         self.seq += 1;
@@ -184,7 +197,7 @@ impl<E> EventQueue<E> {
         self.place(entry);
     }
 
-    #[inline]
+    #[inline(always)]
     fn place(&mut self, entry: Entry) {
         let bucket = entry.time >> WIDTH_SHIFT;
         if bucket <= self.cursor {
@@ -197,31 +210,45 @@ impl<E> EventQueue<E> {
             }
             let b = (bucket & MASK) as usize;
             let head = self.heads[b];
-            let len = (head & ((1 << HEAD_SHIFT) - 1)) as usize;
-            if head != NIL && len < BLOCK_KEYS {
-                self.blocks[(head >> HEAD_SHIFT) as usize].slots[len] = entry.slot() as u32;
-                self.heads[b] = head + 1;
-            } else {
-                // The bucket is empty or its newest block full: link a new block at its head.
-                let id = match self.free_blocks.pop() {
-                    Some(id) => id,
-                    None => {
-                        self.blocks.push(Block::EMPTY);
-                        self.blocks.len() as u32 - 1
-                    }
-                };
-                assert!(id < (NIL >> HEAD_SHIFT), "fewer than 2^30 blocks");
-                let block = &mut self.blocks[id as usize];
-                block.slots[0] = entry.slot() as u32;
-                block.next = if head == NIL { NIL } else { head >> HEAD_SHIFT };
-                self.heads[b] = id << HEAD_SHIFT | 1;
+            let slot = entry.slot() as u32;
+            let len = head & LEN_MASK;
+            if head == NIL {
+                // An empty bucket: its one slot index goes in the head itself, with no block.
+                self.heads[b] = slot << HEAD_SHIFT;
                 self.occupied[b / 64] |= 1 << (b % 64);
                 self.summary[b / 64 / 64] |= 1 << (b / 64 % 64);
+            } else if len == 0 {
+                // A second event: both slot indices move into a new block.
+                let id = self.new_block();
+                self.blocks[id as usize] = Block { slots: [head >> HEAD_SHIFT, slot, NIL], next: NIL };
+                self.heads[b] = id << HEAD_SHIFT | 2;
+            } else if (len as usize) < BLOCK_KEYS {
+                self.blocks[(head >> HEAD_SHIFT) as usize].slots[len as usize] = slot;
+                self.heads[b] = head + 1;
+            } else {
+                // The newest block is full: link a new one at the bucket's head.
+                let id = self.new_block();
+                self.blocks[id as usize] = Block { slots: [slot, NIL, NIL], next: head >> HEAD_SHIFT };
+                self.heads[b] = id << HEAD_SHIFT | 1;
             }
             self.in_wheel += 1;
         } else {
             self.overflow.push(entry);
         }
+    }
+
+    /// A block off the free list, or a new one.
+    #[inline]
+    fn new_block(&mut self) -> u32 {
+        let id = match self.free_blocks.pop() {
+            Some(id) => id,
+            None => {
+                self.blocks.push(Block::EMPTY);
+                self.blocks.len() as u32 - 1
+            }
+        };
+        assert!(id < (NIL >> HEAD_SHIFT), "fewer than 2^30 blocks");
+        id
     }
 
     #[inline]
@@ -240,8 +267,10 @@ impl<E> EventQueue<E> {
         self.pop_until(u64::MAX)
     }
 
-    /// Pops the earliest event if it is due no later than `end`; `None` if there is none.
-    #[inline]
+    /// Pops the earliest event if it is due no later than `end`; `None` if there is none. Always
+    /// inlined (the run loop is its one hot caller): the call's register saves and the copy of the
+    /// returned event cost more than most pops' own work.
+    #[inline(always)]
     pub(crate) fn pop_until(&mut self, end: u64) -> Option<(u64, E)> {
         if self.current.is_empty() && self.side.is_empty() && !self.advance() {
             return None;
@@ -284,7 +313,7 @@ impl<E> EventQueue<E> {
             }
             // Take the buckets' heads first, starting each one's load, then walk their lists.
             let mut heads = [NIL; GATHER_BUCKETS];
-            let first = self.next_occupied();
+            let first = self.next_occupied().expect("a non-empty wheel");
             let mut next = first;
             for (i, head) in heads.iter_mut().enumerate() {
                 self.cursor = next;
@@ -294,13 +323,13 @@ impl<E> EventQueue<E> {
                     self.summary[b / 64 / 64] &= !(1 << (b / 64 % 64));
                 }
                 *head = std::mem::replace(&mut self.heads[b], NIL);
-                prefetch_index(&self.blocks, (*head >> HEAD_SHIFT) as usize);
-                if i + 1 == GATHER_BUCKETS || self.summary.iter().all(|w| *w == 0) {
+                self.prefetch_head(*head);
+                if i + 1 == GATHER_BUCKETS {
                     break;
                 }
-                next = self.next_occupied();
-                if next - first >= GATHER_SPAN {
-                    break;
+                match self.next_occupied() {
+                    Some(after) if after - first < GATHER_SPAN => next = after,
+                    _ => break,
                 }
             }
             // Latest bucket first, and each bucket's keys sorted latest first, so that the earliest
@@ -309,8 +338,13 @@ impl<E> EventQueue<E> {
             // compares in two instructions and one branch.
             let before = self.current.len();
             for head in heads.into_iter().rev().filter(|h| *h != NIL) {
+                if head & LEN_MASK == 0 {
+                    // One event, no block.
+                    self.current.push(self.slots[(head >> HEAD_SHIFT) as usize].entry);
+                    continue;
+                }
                 let start = self.current.len();
-                let (mut id, mut len) = (head >> HEAD_SHIFT, (head & ((1 << HEAD_SHIFT) - 1)) as usize);
+                let (mut id, mut len) = (head >> HEAD_SHIFT, (head & LEN_MASK) as usize);
                 loop {
                     let block = &self.blocks[id as usize];
                     for &slot in &block.slots[..len] {
@@ -322,9 +356,7 @@ impl<E> EventQueue<E> {
                     }
                     (id, len) = (block.next, BLOCK_KEYS);
                 }
-                if self.current.len() - start > 1 {
-                    self.current[start..].sort_unstable_by_key(|e| std::cmp::Reverse(e.key()));
-                }
+                self.current[start..].sort_unstable_by_key(|e| std::cmp::Reverse(e.key()));
             }
             self.in_wheel -= self.current.len() - before;
             self.current_peak = self.current_peak.max(self.current.len());
@@ -334,10 +366,11 @@ impl<E> EventQueue<E> {
             }
             self.refill_from_overflow();
             if self.in_wheel > 0 {
-                // Start loading the next bucket's newest block now: the walk of its list begins
-                // with that (otherwise cold) load once this bucket's events are handled.
-                let head = self.heads[(self.next_occupied() & MASK) as usize];
-                prefetch_index(&self.blocks, (head >> HEAD_SHIFT) as usize);
+                // Start loading the next bucket's newest block (or its one event) now: the walk of
+                // its list begins with that (otherwise cold) load once this bucket's events are
+                // handled.
+                let next = self.next_occupied().expect("a non-empty wheel");
+                self.prefetch_head(self.heads[(next & MASK) as usize]);
             }
             if !self.current.is_empty() || !self.side.is_empty() {
                 return true;
@@ -345,8 +378,19 @@ impl<E> EventQueue<E> {
         }
     }
 
-    /// The absolute number of the first occupied bucket after the cursor.
-    fn next_occupied(&self) -> u64 {
+    /// Starts loading what a bucket's head points at: its one event's slot, or its newest block.
+    #[inline]
+    fn prefetch_head(&self, head: u32) {
+        if head & LEN_MASK == 0 {
+            prefetch_index(&self.slots, (head >> HEAD_SHIFT) as usize);
+        } else {
+            prefetch_index(&self.blocks, (head >> HEAD_SHIFT) as usize);
+        }
+    }
+
+    /// The absolute number of the first occupied bucket after the cursor (`None` if the wheel is
+    /// empty).
+    fn next_occupied(&self) -> Option<u64> {
         let start = ((self.cursor + 1) & MASK) as usize;
         // The rest of the start's word, then whole words found through the summary, wrapping
         // around the wheel once.
@@ -354,11 +398,11 @@ impl<E> EventQueue<E> {
         let found = if first != 0 {
             start / 64 * 64 + first.trailing_zeros() as usize
         } else {
-            let w = self.next_word(start / 64 + 1).or_else(|| self.next_word(0)).expect("a non-empty wheel");
+            let w = self.next_word(start / 64 + 1).or_else(|| self.next_word(0))?;
             w * 64 + self.occupied[w].trailing_zeros() as usize
         };
         let offset = (found as u64).wrapping_sub(self.cursor) & MASK;
-        self.cursor + if offset == 0 { BUCKETS as u64 } else { offset }
+        Some(self.cursor + if offset == 0 { BUCKETS as u64 } else { offset })
     }
 
     /// The first non-empty word of `occupied` at or after word `from`, without wrapping.
@@ -432,7 +476,7 @@ impl<E> EventQueue<E> {
     }
 
     /// Bytes per queued event: its slot, and its key's share of a full block (a bucket's newest
-    /// block may be partly empty, so a sparse wheel uses up to a whole block per event).
+    /// block may be partly empty; a bucket of one event uses none).
     pub(crate) const fn entry_size() -> usize {
         std::mem::size_of::<Slot<E>>() + std::mem::size_of::<Block>() / BLOCK_KEYS
     }
