@@ -8,11 +8,10 @@
 //! bucket's occupancy bit — and touches no per-bucket vector. A bucket of one event (the common
 //! case: buckets are fine, and a sparse wheel has many more of them than events) keeps that
 //! event's slot index in its head word and has no block; its second event moves both into one.
-//! When the cursor moves on it takes the
-//! next occupied buckets (up to 8 within 256 µs, so that their first blocks load in parallel and a
-//! sparse wheel's cost of moving on is shared by several events),
-//! gathers their keys into `current` and sorts each bucket's (buckets are fine enough that most
-//! hold one event, so most sorts are trivial), then pops from its end. The list links slots through
+//! When the cursor moves on it takes the next occupied buckets (up to 8 within 256 µs, so that
+//! their first blocks load in parallel and a sparse wheel's cost of moving on is shared by several
+//! events), gathers their keys into `current` and sorts each bucket's (buckets are fine enough
+//! that most hold one event, so most sorts are trivial), then pops from its end. The list links slots through
 //! blocks rather than through the slots themselves so that gathering a crowded bucket (a lock-step
 //! round puts tens of thousands of events into a few thousand buckets) is a chain of one cache miss
 //! per block, not one per event, with the slots' loads independent of each other; the events are
