@@ -29,20 +29,23 @@ fn listener() -> (TcpListener, SocketAddr) {
     (l, a)
 }
 
-/// Blocking: a thread per connection echoing `RAW`-byte units (the floor's server).
-fn std_raw_server() -> SocketAddr {
+/// A blocking server: a thread per connection running `serve` on it.
+fn std_server(serve: fn(TcpStream)) -> SocketAddr {
     let (l, a) = listener();
     std::thread::spawn(move || {
         for s in l.incoming() {
-            let mut s = s.expect("accept");
+            let s = s.expect("accept");
             s.set_nodelay(true).expect("nodelay");
-            std::thread::spawn(move || {
-                let mut b = [0u8; RAW];
-                while s.read_exact(&mut b).is_ok() && s.write_all(&b).is_ok() {}
-            });
+            std::thread::spawn(move || serve(s));
         }
     });
     a
+}
+
+/// Echoes `RAW`-byte units (the floor's server).
+fn raw_echo_blocking(mut s: TcpStream) {
+    let mut b = [0u8; RAW];
+    while s.read_exact(&mut b).is_ok() && s.write_all(&b).is_ok() {}
 }
 
 /// A current-thread tokio runtime on its own thread running `serve` for each accepted connection.
@@ -122,31 +125,21 @@ fn write_frame(s: &mut TcpStream, b: &[u8]) -> std::io::Result<()> {
     s.write_all(&f)
 }
 
-/// Blocking, speaking Herald's frames: answers a caller's hello as node 0 would, then echoes every
-/// frame (the caller reads its own message back as the node's answer).
-fn std_frame_server() -> SocketAddr {
-    let (l, a) = listener();
-    std::thread::spawn(move || {
-        for s in l.incoming() {
-            let mut s = s.expect("accept");
-            s.set_nodelay(true).expect("nodelay");
-            std::thread::spawn(move || {
-                let Ok(Body::Hello { from, .. }) = read_frame(&mut s).map(|h| decode(&h).expect("a hello")) else {
-                    return;
-                };
-                let hello = encode(&Body::Hello { cluster: CLUSTER, from: 0, to: from, incarnation: 1 });
-                if write_frame(&mut s, &hello).is_err() {
-                    return;
-                }
-                while let Ok(f) = read_frame(&mut s) {
-                    if write_frame(&mut s, &f).is_err() {
-                        break;
-                    }
-                }
-            });
+/// Speaks Herald's frames: answers a caller's hello as node 0 would, then echoes every frame (the
+/// caller reads its own message back as the node's answer).
+fn frame_echo_blocking(mut s: TcpStream) {
+    let Ok(Body::Hello { from, .. }) = read_frame(&mut s).map(|h| decode(&h).expect("a hello")) else {
+        return;
+    };
+    let hello = encode(&Body::Hello { cluster: CLUSTER, from: 0, to: from, incarnation: 1 });
+    if write_frame(&mut s, &hello).is_err() {
+        return;
+    }
+    while let Ok(f) = read_frame(&mut s) {
+        if write_frame(&mut s, &f).is_err() {
+            break;
         }
-    });
-    a
+    }
 }
 
 /// Herald's runtime (`herald_net::run`) with the `Echo` node, as `herald bench rpc` starts it.
@@ -266,12 +259,12 @@ fn connect_retrying(a: SocketAddr) -> TcpStream {
 fn main() {
     let chunks: usize = std::env::args().nth(1).map_or(40, |a| a.parse().expect("CHUNKS: a number"));
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    let std_raw = std_raw_server();
+    let std_raw = std_server(raw_echo_blocking);
     let tokio_raw = tokio_server(false, raw_echo);
     let tokio_raw_timer = tokio_server(true, raw_echo);
     let hops = tokio_server(false, hop_echo);
     let hops_timer = tokio_server(true, hop_echo);
-    let std_frames = std_frame_server();
+    let std_frames = std_server(frame_echo_blocking);
     let herald = herald_server();
     let mut rows: Vec<(&str, Client)> = vec![
         ("std client -> std server (the floor)", Client::std(std_raw)),
