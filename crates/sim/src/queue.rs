@@ -6,20 +6,19 @@
 //! [`BLOCK_KEYS`] slot indices, so a push within the wheel's horizon is O(1) — store the event and
 //! its key in a slot, append the slot to the bucket's head block (or link a new one), set the
 //! bucket's occupancy bit — and touches no per-bucket vector. A bucket of one event (the common
-//! case: buckets are fine, and a sparse wheel has many more of them than events) keeps that
-//! event's slot index in its head word and has no block; its second event moves both into one.
-//! When the cursor moves on it takes the next occupied buckets (up to 8 within 256 µs, so that
-//! their first blocks load in parallel and a sparse wheel's cost of moving on is shared by several
-//! events), gathers their keys into `current` and sorts each bucket's (buckets are fine enough
-//! that most hold one event, so most sorts are trivial), then pops from its end. The list links slots through
+//! case: buckets are fine, and a sparse wheel has many more of them than events) keeps that event's
+//! slot index in its head word and has no block; its second event moves both into one. When the
+//! cursor moves on it takes the next occupied buckets (up to 8 within 256 µs, so that their first
+//! blocks load in parallel and a sparse wheel's cost of moving on is shared by several events),
+//! gathers their keys into `current` and sorts each bucket's (buckets are fine enough that most
+//! hold one event, so most sorts are trivial), then pops from its end. The list links slots through
 //! blocks rather than through the slots themselves so that gathering a crowded bucket (a lock-step
 //! round puts tens of thousands of events into a few thousand buckets) is a chain of one cache miss
 //! per block, not one per event, with the slots' loads independent of each other; the events are
 //! prefetched a few pops ahead. An event pushed into a gathered bucket (a delay shorter than the
-//! gathered span) goes into a side heap, and a pop takes the earlier of the two. Events
-//! beyond the horizon wait in an overflow heap and move into the wheel as it turns. A two-level
-//! occupancy bitmap finds the next non-empty bucket in a few word scans even when the wheel is
-//! sparse.
+//! gathered span) goes into a side heap, and a pop takes the earlier of the two. Events beyond the
+//! horizon wait in an overflow heap and move into the wheel as it turns. A two-level occupancy
+//! bitmap finds the next non-empty bucket in a few word scans even when the wheel is sparse.
 //!
 //! Keys are 16 bytes — the time, and the insertion sequence packed with the event's slot index —
 //! so sorting and the heaps move keys, never events.
