@@ -21,36 +21,11 @@ pub(crate) enum BenchCommand {
         #[arg(long, default_value_t = 1024)]
         signatures: usize,
     },
-    /// The runtime: echo RPC over loopback TCP through herald-net, sequential latency (p50, p99,
-    /// beside a blocking std::net echo floor measured in the same run, the two taking turns in
-    /// chunks of 500 calls) and the throughput of --concurrency callers.
-    Rpc {
-        /// Concurrent callers for the throughput run, each with one call in flight at a time.
-        #[arg(long, default_value_t = 64)]
-        concurrency: usize,
-        /// Connections the throughput run's callers share round-robin (`SharedCaller`): the calls
-        /// of a connection's callers are in flight together, written together and answered in
-        /// order. Equal to --concurrency, every caller has a connection of its own (a plain
-        /// `Caller`, one call at a time on it).
-        #[arg(long, default_value_t = 1)]
-        connections: usize,
-        /// Calls in the throughput run.
-        #[arg(long, default_value_t = 200_000)]
-        calls: u64,
-        /// Calls in the sequential latency run (as many again on the floor).
-        #[arg(long, default_value_t = 20_000)]
-        sequential: u64,
-        /// Payload bytes per call.
-        #[arg(long, default_value_t = 32)]
-        payload: usize,
-        /// Record the server's trace here (simulator schema, source `net`), as `herald run
-        /// --trace` does: measures what tracing a real run costs.
-        #[arg(long, value_name = "PATH")]
-        trace: Option<std::path::PathBuf>,
-        /// Print one JSON object.
-        #[arg(long)]
-        json: bool,
-    },
+    /// The runtime: echo RPC over loopback TCP through herald-net, sequential latency (p50, p99)
+    /// beside a blocking std::net echo floor measured in the same run, the legs taking turns in
+    /// chunks of 500 calls (with --busy-poll-us, also Herald busy-polling and a spinning std::net
+    /// floor), and the throughput of --concurrency callers.
+    Rpc(crate::bench_rpc::RpcArgs),
     /// Simulator throughput: all-to-all ping-pong, every node keeping --in-flight pings outstanding
     /// to each peer (Ping → Pong → next Ping), latency uniform 1–10 ms, reliable network, counting
     /// deliveries per wall-clock second.
@@ -86,9 +61,7 @@ pub(crate) enum BenchCommand {
 pub(crate) fn run(cmd: &BenchCommand) -> anyhow::Result<ExitCode> {
     match *cmd {
         BenchCommand::Generals { json, signatures } => generals(json, signatures),
-        BenchCommand::Rpc { concurrency, connections, calls, sequential, payload, ref trace, json } => {
-            crate::bench_rpc::run(concurrency, connections, calls, sequential, payload, trace.clone(), json)
-        }
+        BenchCommand::Rpc(ref args) => crate::bench_rpc::run(args),
         BenchCommand::Sim { nodes, in_flight, deliveries, trace_memory, bandwidth, repeat, seed, json } => {
             let mut config = SimConfig::new(nodes);
             config.link.latency = Latency::uniform(Duration::from_millis(1), Duration::from_millis(10));

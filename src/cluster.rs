@@ -484,6 +484,7 @@ pub(crate) fn run_node(args: &RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(max) = entry.max_callers {
         options.max_callers = max;
     }
+    options.busy_poll = Duration::from_micros(entry.busy_poll_us.unwrap_or(0));
     options.trace = args.trace.clone().map(|p| (p, instance.protocol.name().to_string()));
     let id = NodeId(args.node);
     let traitor = instance.traitors.contains(&id);

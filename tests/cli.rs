@@ -165,17 +165,25 @@ fn bench_reports_deliveries_per_second() {
     assert_eq!(v["deliveries"], 20000);
 }
 
-/// `herald bench rpc`'s fields, with callers sharing connections and with one connection each; a
-/// connection count the callers cannot fill is refused, naming the flag.
+/// `herald bench rpc`'s fields, with callers sharing connections and with one connection each; with
+/// a busy-poll budget (the default) its two more legs, and without one, none; a connection count
+/// the callers cannot fill is refused, naming the flag.
 #[test]
 fn bench_rpc_reports_latency_and_calls_per_second() {
-    for connections in ["2", "8"] {
+    for (connections, busy_poll) in [("2", "50"), ("8", "0")] {
         let args = ["bench", "rpc", "--concurrency", "8", "--connections", connections, "--calls", "800"];
-        let v = json(&herald(&[&args[..], &["--sequential", "50", "--json"]].concat()));
+        let v = json(&herald(&[&args[..], &["--sequential", "50", "--busy-poll-us", busy_poll, "--json"]].concat()));
         assert_eq!(v["calls"], 800);
         assert_eq!(v["connections"], connections.parse::<u64>().unwrap());
         for field in ["calls_per_sec", "p50_us", "p99_us", "floor_p50_us", "floor_p99_us"] {
             assert!(v[field].as_f64().unwrap() > 0.0, "{field}: {v}");
+        }
+        assert_eq!(v["busy_poll_us"], busy_poll.parse::<u64>().unwrap());
+        for field in ["busy_poll_p50_us", "busy_poll_p99_us", "spin_floor_p50_us", "spin_floor_p99_us"] {
+            match busy_poll {
+                "0" => assert!(v[field].is_null(), "{field}: {v}"),
+                _ => assert!(v[field].as_f64().unwrap() > 0.0, "{field}: {v}"),
+            }
         }
     }
     let out = herald(&["bench", "rpc", "--concurrency", "4", "--connections", "5", "--json"]);

@@ -202,6 +202,7 @@ fn out_of_range_numbers_in_cluster_toml_exit_2_naming_the_field() {
         ("stages = 2", "stages = 4294967295".to_string(), "`protocol.stages`"),
         ("key = \"n0.key.pem\"", "key = \"n0.key.pem\"\nmax_callers = 0".to_string(), "`node.max_callers`"),
         ("key = \"n0.key.pem\"", format!("key = \"n0.key.pem\"\nmax_callers = {huge}"), "`node.max_callers`"),
+        ("key = \"n0.key.pem\"", format!("key = \"n0.key.pem\"\nbusy_poll_us = {huge}"), "`node.busy_poll_us`"),
     ] {
         assert!(original.contains(from), "cluster.toml has `{from}`: {original}");
         std::fs::write(&config, original.replacen(from, &to, 1)).unwrap();

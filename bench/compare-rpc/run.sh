@@ -13,6 +13,7 @@
 #   CONNECTIONS=1       connections they share (each peer's own multiplexing; = CONCURRENCY gives
 #                       every caller a connection of its own). The floor always has one per caller.
 #   PAYLOAD=32          payload bytes
+#   BUSY_POLL_US=50     herald's busy-polling legs' budget (0: none)
 #   HERALD_DIR=../..    the Herald checkout whose target/release/herald is measured (built here)
 #   HERALD_BIN=         measure this herald binary instead (nothing is built in HERALD_DIR)
 set -uo pipefail
@@ -23,6 +24,7 @@ CALLS=${CALLS:-200000}
 CONCURRENCY=${CONCURRENCY:-64}
 CONNECTIONS=${CONNECTIONS:-1}
 PAYLOAD=${PAYLOAD:-32}
+BUSY_POLL_US=${BUSY_POLL_US:-50}
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "${HERALD_DIR:-$HERE/../..}" && pwd)
@@ -46,7 +48,7 @@ PEERS=(floor tokio tarpc tonic herald)
 for rep in $(seq "$REPS"); do
     for peer in "${PEERS[@]}"; do
         if [ "$peer" = herald ]; then
-            out=$(timeout 600 "$HERALD" bench rpc "${common[@]}" --connections "$CONNECTIONS" --json) || { echo "  herald run $rep failed" >&2; continue; }
+            out=$(timeout 600 "$HERALD" bench rpc "${common[@]}" --connections "$CONNECTIONS" --busy-poll-us "$BUSY_POLL_US" --json) || { echo "  herald run $rep failed" >&2; continue; }
         elif [ "$peer" = floor ]; then
             out=$(timeout 600 target/release/compare-rpc floor "${common[@]}") || { echo "  floor run $rep failed" >&2; continue; }
         else
@@ -91,6 +93,13 @@ done
 hf=$(grep '"peer":"herald"' "$RESULTS" | while read -r line; do field floor_p50_us <<<"$line"; done | median)
 echo
 echo "herald's own in-process std::net floor (median): ${hf:-?} µs"
+if [ "$BUSY_POLL_US" != 0 ]; then
+    hb50=$(grep '"peer":"herald"' "$RESULTS" | while read -r line; do field busy_poll_p50_us <<<"$line"; done | median)
+    hb99=$(grep '"peer":"herald"' "$RESULTS" | while read -r line; do field busy_poll_p99_us <<<"$line"; done | median)
+    hs=$(grep '"peer":"herald"' "$RESULTS" | while read -r line; do field spin_floor_p50_us <<<"$line"; done | median)
+    echo "herald busy-polling ${BUSY_POLL_US} µs (median): p50 ${hb50:-?} µs, p99 ${hb99:-?} µs; its in-process spinning std::net floor: p50 ${hs:-?} µs"
+    echo "  herald busy-polling p50 / the floor: $(ratio "$hb50" "${P50[floor]}"); / the spinning floor: $(ratio "$hb50" "$hs")"
+fi
 echo "targets (issue 5): herald p50/floor <= 1.10: $(ratio "${P50[herald]}" "${P50[floor]}");" \
     "herald calls/s / tarpc >= 2.00: $(ratio "${RATE[herald]}" "${RATE[tarpc]}");" \
     "herald p99/p50 <= 2.00: $(ratio "${P99[herald]}" "${P50[herald]}")"

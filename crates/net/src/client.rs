@@ -16,6 +16,7 @@
 //! reply nobody waits for breaks the contract: the connection is closed and every call in flight
 //! fails with [`CallerError::Unexpected`].
 
+use crate::busy_poll::spin_on;
 use crate::frame::{self, Body, FrameCodec, FrameError, MAX_FRAME_DEFAULT, encode, encode_msg};
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
@@ -25,6 +26,7 @@ use serde::de::DeserializeOwned;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::codec::{Framed, FramedRead, FramedWrite};
@@ -62,6 +64,8 @@ pub struct Caller {
     next: u64,
     /// Where messages are encoded before framing, reused across sends.
     scratch: Vec<u8>,
+    /// How long [`Caller::recv`] polls before it sleeps ([`Caller::set_busy_poll`]).
+    busy_poll: Duration,
 }
 
 impl Caller {
@@ -81,7 +85,9 @@ impl Caller {
             other => other?,
         }
         match conn.next().await {
-            Some(Ok(Body::Hello { from, .. })) if from == node => Ok(Self { conn, id, next: 0, scratch: Vec::new() }),
+            Some(Ok(Body::Hello { from, .. })) if from == node => {
+                Ok(Self { conn, id, next: 0, scratch: Vec::new(), busy_poll: Duration::ZERO })
+            }
             Some(Ok(other)) => Err(CallerError::Handshake(format!("unexpected {other:?}"))),
             Some(Err(e)) if closed(&e) => Err(refused()),
             Some(Err(e)) => Err(e.into()),
@@ -92,6 +98,15 @@ impl Caller {
     /// This caller's id.
     pub fn id(&self) -> u32 {
         self.id
+    }
+
+    /// Makes [`Caller::recv`] poll the connection in a yield loop for up to `budget` before it
+    /// sleeps ([`crate::busy_poll`]): a reply that comes within the budget is read with no thread
+    /// wake-up, at the cost of keeping a core busy while waiting. Zero (the default) sleeps at
+    /// once. On a current-thread runtime the loop is a busy poll of the runtime's I/O driver;
+    /// other tasks of the runtime still run between the polls.
+    pub fn set_busy_poll(&mut self, budget: Duration) {
+        self.busy_poll = budget;
     }
 
     /// Sends `msg` (the node's message type) to the node.
@@ -108,7 +123,7 @@ impl Caller {
     /// Waits for the node's next message to this caller.
     pub async fn recv<M: DeserializeOwned>(&mut self) -> Result<M, CallerError> {
         loop {
-            match self.conn.next().await {
+            match spin_on(self.conn.next(), self.busy_poll).await {
                 Some(Ok(Body::Msg { payload, .. })) => return Ok(codec::decode(&payload)?),
                 Some(Ok(_)) => continue,
                 Some(Err(e)) => return Err(e.into()),
@@ -188,7 +203,7 @@ impl SharedCaller {
 /// whose own writes wait for this side to read). Records why it ended in `ended`; dropping the
 /// calls still waiting fails them.
 async fn multiplex(caller: Caller, mut queued: mpsc::UnboundedReceiver<Pending>, ended: Arc<OnceLock<String>>) {
-    let Caller { conn, id, mut next, .. } = caller;
+    let Caller { conn, id, mut next, busy_poll, .. } = caller;
     let parts = conn.into_parts();
     let (read_half, write_half) = parts.io.into_split();
     let mut reader = FramedRead::new(read_half, FrameCodec::new(MAX_FRAME_DEFAULT));
@@ -200,7 +215,7 @@ async fn multiplex(caller: Caller, mut queued: mpsc::UnboundedReceiver<Pending>,
     let waiting = || waiting.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let read = async {
         loop {
-            match reader.next().await {
+            match spin_on(reader.next(), busy_poll).await {
                 Some(Ok(Body::Msg { payload, .. })) => match waiting().pop_front() {
                     // A caller that gave up on its call (dropped its future) just misses its reply.
                     Some(reply) => drop(reply.send(Ok(payload))),

@@ -18,6 +18,7 @@
 //! addr = "127.0.0.1:7000"        # hosts may be different machines
 //! client_addr = "127.0.0.1:7004" # optional: where outside callers connect
 //! max_callers = 256              # optional: outside callers connected at once (default 256)
+//! busy_poll_us = 50              # optional: poll without sleeping this long after each input (default 0)
 //! cert = "n0.pem"                # signed by the CA, with the DNS name n0.herald
 //! key = "n0.key.pem"
 //! data = "data/n0"               # the node's data directory (durable storage, traces)
@@ -87,6 +88,10 @@ impl ProtocolSpec {
 /// descriptor; far beyond any process's open-file limit).
 pub const MAX_CALLERS_MAX: usize = 1_000_000;
 
+/// The largest `busy_poll_us` [`ClusterConfig::validate`] accepts: a second. Busy polling is for
+/// the microseconds between a node's messages; a longer budget keeps a core busy to no purpose.
+pub const BUSY_POLL_US_MAX: u64 = 1_000_000;
+
 /// The largest `delay_bound_ms` and `step_bound_ms` [`ClusterConfig::validate`] accepts: an hour.
 /// Rounds, lifetimes and deadlines are computed from them and must stay far from overflow.
 pub const BOUND_MS_MAX: u64 = 3_600_000;
@@ -106,6 +111,10 @@ pub struct NodeEntry {
     /// `Options::max_callers`; `None`: its default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_callers: Option<usize>,
+    /// Microseconds the node keeps polling its sockets without sleeping after each input (the
+    /// driver's `Options::busy_poll`; `None`: zero, sleep at once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub busy_poll_us: Option<u64>,
     /// Its certificate (PEM).
     pub cert: PathBuf,
     /// Its private key (PEM).
@@ -161,6 +170,11 @@ impl ClusterConfig {
             if let Some(max) = node.max_callers.filter(|m| !(1..=MAX_CALLERS_MAX).contains(m)) {
                 return Err(ConfigError(format!(
                     "invalid `node.max_callers`: node {i}: {max}; 1 to {MAX_CALLERS_MAX}"
+                )));
+            }
+            if let Some(us) = node.busy_poll_us.filter(|us| *us > BUSY_POLL_US_MAX) {
+                return Err(ConfigError(format!(
+                    "invalid `node.busy_poll_us`: node {i}: {us}; at most {BUSY_POLL_US_MAX} (a second)"
                 )));
             }
         }
@@ -252,6 +266,7 @@ pub fn init(dir: &Path, options: &InitOptions) -> Result<ClusterConfig, ConfigEr
             addr: SocketAddr::new(options.host, ports[i]),
             client_addr: Some(SocketAddr::new(options.host, ports[options.nodes + i])),
             max_callers: options.max_callers,
+            busy_poll_us: None,
             cert: cert_name.into(),
             key: key_name.into(),
             data: PathBuf::from(format!("data/n{i}")),

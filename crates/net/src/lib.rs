@@ -33,6 +33,12 @@
 //!   A caller must greet within 3 s, and a greeted caller with no frame either way for
 //!   [`Options::caller_idle`] is disconnected (`callers_idle`). Many tasks may share one caller's
 //!   connection ([`client::SharedCaller`]), their calls in flight together and answered in order.
+//! - **Idle strategy** ([`busy_poll`]): by default a thread with nothing to do sleeps in the
+//!   kernel. With [`Options::busy_poll`] (`busy_poll_us` in `cluster.toml`) a node keeps polling
+//!   its sockets without sleeping for that long after each input, and with
+//!   [`client::Caller::set_busy_poll`] a caller does the same while it waits for a reply: no thread
+//!   wake-up between a frame's arrival and its handling, for a core kept busy meanwhile. It
+//!   changes when a thread sleeps, never what a node sees or does.
 //! - **Lifetime**: when [`run`] returns (or its future is dropped), nothing of the run is left in
 //!   the runtime: the listeners end their connections' tasks before it returns, every other task
 //!   belongs to its `LocalSet`, and both ports are closed.
@@ -51,6 +57,7 @@
 //! This crate may use tokio, sockets, clocks and the file system; core, protocols, sim and check
 //! may not (`tests/tidy.rs`).
 
+pub mod busy_poll;
 pub mod client;
 pub mod cluster;
 mod driver;

@@ -352,6 +352,43 @@ fn a_shared_connection_answers_each_of_many_concurrent_calls_with_its_own_reply(
     }));
 }
 
+/// Busy polling changes when a thread sleeps, not what it answers: a busy-polling node serves a
+/// busy-polling caller's sequential calls and a shared connection's concurrent ones, and its run
+/// still ends (the spinning task with it) when its time is up.
+#[test]
+fn a_busy_polling_node_and_callers_answer_every_call_and_the_run_ends() {
+    let (mut options, _, client) = echo_options("busy-poll");
+    options.busy_poll = Duration::from_millis(2);
+    options.time_max = Duration::from_secs(2);
+    let rt = runtime();
+    rt.block_on(async {
+        let callers = async {
+            let mut caller = connect(client, 1).await;
+            caller.set_busy_poll(Duration::from_millis(2));
+            for i in 0..200u32 {
+                let body = i.to_le_bytes();
+                assert_eq!(echo(&mut caller, &body).await.unwrap(), body);
+            }
+            // Past the budgets on both ends: the next call waits in the kernel and still gets in.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            assert_eq!(echo(&mut caller, b"after a pause").await.unwrap(), b"after a pause");
+            let shared = caller.share();
+            let tasks = (0..8u32).map(|task| {
+                let shared = shared.clone();
+                async move {
+                    for i in 0..25u32 {
+                        let body = format!("task {task} call {i}").into_bytes();
+                        assert_eq!(shared.call::<_, Vec<u8>>(&body).await.unwrap(), body);
+                    }
+                }
+            });
+            futures_util::future::join_all(tasks).await;
+        };
+        let (report, ()) = tokio::join!(run_echo(options), callers);
+        assert_eq!(report.counters.delivered, 201 + 8 * 25);
+    });
+}
+
 /// A node that answers every message twice: it breaks a shared connection's contract.
 #[derive(Debug)]
 struct Twice;
