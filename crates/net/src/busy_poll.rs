@@ -3,7 +3,7 @@
 //!
 //! An idle tokio thread sleeps in `epoll_wait`; a frame arriving for it costs the kernel a wake-up
 //! of that thread (an inter-processor interrupt and a reschedule), which on a virtual machine is
-//! often longer than the loopback round trip itself. A [`Spinner`] trades a CPU core for that time:
+//! often longer than the loopback round trip itself. A spinner trades a CPU core for that time:
 //! while it spins, its task yields in a loop, and on a current-thread runtime a yielding task
 //! makes the scheduler poll its I/O driver with a zero timeout instead of parking — a ready socket
 //! is seen on the next turn, with no sleep and no wake-up. It is the idle strategy of
