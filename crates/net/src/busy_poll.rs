@@ -16,9 +16,10 @@ use std::cell::Cell;
 use std::future::Future;
 use std::pin::pin;
 use std::task::Poll;
-use std::time::Duration;
+// Wall-clock time, not tokio's: a budget of real time, so that a runtime with its clock paused
+// (tests) still stops spinning and lets its clock advance.
+use std::time::{Duration, Instant};
 use tokio::sync::Notify;
-use tokio::time::Instant;
 
 /// Keeps the runtime polling for `budget` after each [`Spinner::touch`]; its [`Spinner::run`]
 /// task sleeps on a [`Notify`] otherwise.

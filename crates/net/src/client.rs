@@ -104,7 +104,8 @@ impl Caller {
     /// sleeps ([`crate::busy_poll`]): a reply that comes within the budget is read with no thread
     /// wake-up, at the cost of keeping a core busy while waiting. Zero (the default) sleeps at
     /// once. On a current-thread runtime the loop is a busy poll of the runtime's I/O driver;
-    /// other tasks of the runtime still run between the polls.
+    /// other tasks of the runtime still run between the polls. The budget carries over to
+    /// [`Caller::share`]: the shared connection's reader polls the same way.
     pub fn set_busy_poll(&mut self, budget: Duration) {
         self.busy_poll = budget;
     }
