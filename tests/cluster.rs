@@ -329,6 +329,30 @@ fn concurrent_outside_callers_each_increment_exactly_once() {
     assert_eq!(executed.len(), 13, "12 increments and a get, each executed once (retries deduplicated): {report}");
 }
 
+/// `busy_poll_us` in a node's `cluster.toml` entry reaches its runtime: the busy-polling server
+/// answers sequential calls exactly once each and stops on SIGTERM with its report.
+#[test]
+fn a_busy_polling_server_from_cluster_toml_serves_calls_and_stops() {
+    let config = init("busy-poll", &["--protocol", "rpc", "--calls", "0", "--nodes", "2"]);
+    let original = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, original.replacen("key = \"n0.key.pem\"", "key = \"n0.key.pem\"\nbusy_poll_us = 200", 1))
+        .unwrap();
+    let loaded = herald_net::cluster::ClusterConfig::load(&config).unwrap();
+    assert_eq!(loaded.nodes[0].busy_poll_us, Some(200));
+    let mut server = Procs(vec![start_node(&config, 0)]);
+    for expected in 12_301..=12_303 {
+        let out =
+            herald(&["call", "increment", "--config", config.to_str().unwrap(), "--json", "--deadline-ms", "3000"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(json(&out)["count"], expected);
+    }
+    let pid = server.0[0].id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let report = report(0, &mut server.0[0]);
+    assert_eq!(report["outputs"].as_array().unwrap().len(), 3, "each call executed once: {report}");
+    assert!(report["counters"]["busy_poll_turns"].as_u64().unwrap() > 0, "it busy-polled: {}", report["counters"]);
+}
+
 /// A process holding another cluster's certificate, or a member's certificate while claiming
 /// another member's id, cannot get in to a running `herald run`; the node still does its work.
 #[test]

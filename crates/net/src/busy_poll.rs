@@ -43,6 +43,11 @@ impl Spinner {
         self.touched.notify_one();
     }
 
+    /// Turns spun so far.
+    pub(crate) fn turns(&self) -> u64 {
+        self.spins.get()
+    }
+
     /// The spinning task: yields in a loop while the last touch is younger than the budget, and
     /// otherwise waits for the next one. Runs until dropped.
     pub(crate) async fn run(&self) {

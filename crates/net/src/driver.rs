@@ -200,6 +200,9 @@ pub struct Counters {
     pub callers_refused: u64,
     /// Outside callers disconnected for staying silent longer than `caller_idle`.
     pub callers_idle: u64,
+    /// Turns of the busy-poll loop ([`Options::busy_poll`]): polls of the sockets made instead of
+    /// sleeping (0 when busy polling is off).
+    pub busy_poll_turns: u64,
 }
 
 /// Why a node could not run.
@@ -503,6 +506,7 @@ async fn run_node<N: Node>(
     counters.connections = stats.connections.load(Ordering::Relaxed);
     counters.callers_refused = stats.callers_refused.load(Ordering::Relaxed);
     counters.callers_idle = stats.callers_idle.load(Ordering::Relaxed);
+    counters.busy_poll_turns = spinner.map_or(0, |s| s.turns());
     if let Some(r) = driver.recorder {
         r.finish().map_err(NetError::Trace)?;
     }

@@ -85,6 +85,7 @@ fn nothing_of_a_run_outlives_it() {
         };
         let (report, (mut caller, mut silent_client, mut silent_peer)) = tokio::join!(run_echo(options), callers);
         assert_eq!(report.counters.delivered, 1);
+        assert_eq!(report.counters.busy_poll_turns, 0, "busy polling is off by default");
         // run has returned; this runtime (and its I/O driver) carries on.
         let gone = tokio::time::timeout(Duration::from_millis(500), caller.recv::<Vec<u8>>()).await;
         assert!(matches!(gone, Ok(Err(_))), "the caller's connection was closed when run returned: {gone:?}");
@@ -386,6 +387,7 @@ fn a_busy_polling_node_and_callers_answer_every_call_and_the_run_ends() {
         };
         let (report, ()) = tokio::join!(run_echo(options), callers);
         assert_eq!(report.counters.delivered, 201 + 8 * 25);
+        assert!(report.counters.busy_poll_turns > 0, "it busy-polled: {:?}", report.counters);
     });
 }
 
