@@ -43,7 +43,7 @@ pub(crate) struct RpcArgs {
     /// Calls in the throughput run.
     #[arg(long, default_value_t = 200_000)]
     calls: u64,
-    /// Calls in the sequential latency run (as many again on the floor).
+    /// Calls in the sequential latency run, on each of its legs.
     #[arg(long, default_value_t = 20_000)]
     sequential: u64,
     /// Payload bytes per call.
@@ -132,7 +132,6 @@ pub(crate) fn run(args: &RpcArgs) -> anyhow::Result<ExitCode> {
     let wall = rt.block_on(throughput(client_addr, connections, concurrency, per, &body))?;
     let rate = total as f64 / wall;
     let _ = std::fs::remove_dir_all(&data);
-    let us = |v: Option<(f64, f64)>, i: usize| v.map(|v| if i == 0 { v.0 } else { v.1 });
     let result = json!({
         "benchmark": "rpc",
         "payload_bytes": payload,
@@ -143,11 +142,11 @@ pub(crate) fn run(args: &RpcArgs) -> anyhow::Result<ExitCode> {
         "floor_p99_us": floor_p99,
         "p50_over_floor": p50 / floor,
         "busy_poll_us": busy_poll_us,
-        "busy_poll_p50_us": us(busy, 0),
-        "busy_poll_p99_us": us(busy, 1),
+        "busy_poll_p50_us": busy.map(|b| b.0),
+        "busy_poll_p99_us": busy.map(|b| b.1),
         "busy_poll_p50_over_floor": busy.map(|b| b.0 / floor),
-        "spin_floor_p50_us": us(spin_floor, 0),
-        "spin_floor_p99_us": us(spin_floor, 1),
+        "spin_floor_p50_us": spin_floor.map(|s| s.0),
+        "spin_floor_p99_us": spin_floor.map(|s| s.1),
         "concurrency": concurrency,
         "connections": connections,
         "calls": total,
