@@ -29,12 +29,12 @@ pub(crate) struct Spinner {
     last: Cell<Instant>,
     touched: Notify,
     /// Turns spun so far.
-    spins: Cell<u64>,
+    turns: Cell<u64>,
 }
 
 impl Spinner {
     pub(crate) fn new(budget: Duration) -> Self {
-        Self { budget, last: Cell::new(Instant::now()), touched: Notify::new(), spins: Cell::new(0) }
+        Self { budget, last: Cell::new(Instant::now()), touched: Notify::new(), turns: Cell::new(0) }
     }
 
     /// Something was handled: spin for the budget from now.
@@ -45,7 +45,7 @@ impl Spinner {
 
     /// Turns spun so far.
     pub(crate) fn turns(&self) -> u64 {
-        self.spins.get()
+        self.turns.get()
     }
 
     /// The spinning task: yields in a loop while the last touch is younger than the budget, and
@@ -54,7 +54,7 @@ impl Spinner {
         loop {
             self.touched.notified().await;
             while self.last.get().elapsed() < self.budget {
-                self.spins.set(self.spins.get() + 1);
+                self.turns.set(self.turns.get() + 1);
                 tokio::task::yield_now().await;
             }
         }
@@ -100,14 +100,14 @@ mod tests {
                 async move { spinner.run().await }
             });
             tokio::time::sleep(Duration::from_millis(20)).await;
-            assert_eq!(spinner.spins.get(), 0, "no spinning before the first touch");
+            assert_eq!(spinner.turns(), 0, "no spinning before the first touch");
             spinner.touch();
             // A timer fires while the spinner spins: the runtime's driver is polled between turns.
             tokio::time::sleep(Duration::from_millis(30)).await;
-            let spun = spinner.spins.get();
+            let spun = spinner.turns();
             assert!(spun > 0, "it spun after the touch");
             tokio::time::sleep(Duration::from_millis(30)).await;
-            assert_eq!(spinner.spins.get(), spun, "it stopped when the budget ran out");
+            assert_eq!(spinner.turns(), spun, "it stopped when the budget ran out");
             task.abort();
         });
     }
