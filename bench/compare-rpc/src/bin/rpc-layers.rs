@@ -5,6 +5,10 @@
 //! all rows see the same phases of a machine whose speed wanders; each row prints its p50 and
 //! p99 and the p50's ratio to the floor's.
 //!
+//! The last four rows do the same with every end busy-polling or spinning for up to 50 µs before
+//! it sleeps (`herald_net::Options::busy_poll`, `Caller::set_busy_poll`, and non-blocking `std::net`
+//! sockets read in a loop), and compare against the spinning floor.
+//!
 //! ```sh
 //! cargo run --release --bin rpc-layers [-- CHUNKS]     # default 40 chunks of 500 calls a row
 //! ```
@@ -46,6 +50,42 @@ fn std_server(serve: fn(TcpStream)) -> SocketAddr {
 fn raw_echo_blocking(mut s: TcpStream) {
     let mut b = [0u8; RAW];
     while s.read_exact(&mut b).is_ok() && s.write_all(&b).is_ok() {}
+}
+
+/// How long a spinning end reads its non-blocking socket in a loop before it blocks (as `herald
+/// bench rpc --busy-poll-us`'s default).
+const SPIN: Duration = Duration::from_micros(50);
+
+/// Fills `buf`: on a blocking socket with `read_exact`; on a non-blocking one (a spinning end) by
+/// reading in a loop for up to `SPIN`, then blocking for the rest.
+fn read_all(s: &mut TcpStream, buf: &mut [u8]) -> std::io::Result<()> {
+    let until = Instant::now() + SPIN;
+    let mut filled = 0;
+    while filled < buf.len() {
+        match s.read(&mut buf[filled..]) {
+            Ok(0) => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+            Ok(k) => filled += k,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                if Instant::now() >= until {
+                    s.set_nonblocking(false)?;
+                    let rest = s.read_exact(&mut buf[filled..]);
+                    s.set_nonblocking(true)?;
+                    return rest;
+                }
+                std::hint::spin_loop();
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// `raw_echo_blocking`, spinning: reads its non-blocking socket in a loop for up to `SPIN`.
+fn raw_echo_spinning(mut s: TcpStream) {
+    s.set_nonblocking(true).expect("nonblocking");
+    let mut b = [0u8; RAW];
+    while read_all(&mut s, &mut b).is_ok() && s.write_all(&b).is_ok() {}
 }
 
 /// A current-thread tokio runtime on its own thread running `serve` for each accepted connection.
@@ -111,11 +151,12 @@ async fn hop_echo(s: tokio::net::TcpStream) {
     tokio::select! { () = read => {}, () = write => {} }
 }
 
+/// One frame's contents, from a blocking or a spinning (non-blocking) socket.
 fn read_frame(s: &mut TcpStream) -> std::io::Result<Vec<u8>> {
     let mut l = [0u8; 4];
-    s.read_exact(&mut l)?;
+    read_all(s, &mut l)?;
     let mut b = vec![0u8; u32::from_be_bytes(l) as usize];
-    s.read_exact(&mut b)?;
+    read_all(s, &mut b)?;
     Ok(b)
 }
 
@@ -123,6 +164,12 @@ fn write_frame(s: &mut TcpStream, b: &[u8]) -> std::io::Result<()> {
     let mut f = (b.len() as u32).to_be_bytes().to_vec();
     f.extend_from_slice(b);
     s.write_all(&f)
+}
+
+/// `frame_echo_blocking`, spinning on a non-blocking socket for up to `SPIN` before each read blocks.
+fn frame_echo_spinning(s: TcpStream) {
+    s.set_nonblocking(true).expect("nonblocking");
+    frame_echo_blocking(s);
 }
 
 /// Speaks Herald's frames: answers a caller's hello as node 0 would, then echoes every frame (the
@@ -142,16 +189,18 @@ fn frame_echo_blocking(mut s: TcpStream) {
     }
 }
 
-/// Herald's runtime (`herald_net::run`) with the `Echo` node, as `herald bench rpc` starts it.
-fn herald_server() -> SocketAddr {
+/// Herald's runtime (`herald_net::run`) with the `Echo` node, as `herald bench rpc` starts it,
+/// busy-polling for `busy_poll` after each input.
+fn herald_server(busy_poll: Duration) -> SocketAddr {
     let host = std::net::IpAddr::V4(Ipv4Addr::LOCALHOST);
     let ports = herald_net::cluster::free_ports(host, 2).expect("ports");
     let (peer, client) = (SocketAddr::new(host, ports[0]), SocketAddr::new(host, ports[1]));
-    let data = std::env::temp_dir().join(format!("herald-rpc-layers-{}", std::process::id()));
+    let data = std::env::temp_dir().join(format!("herald-rpc-layers-{}-{}", std::process::id(), busy_poll.as_micros()));
     let mut o = herald_net::Options::new(CLUSTER, herald_core::NodeId(0), vec![peer], data);
     o.client_addr = Some(client);
     o.time_max = Duration::from_secs(3600);
     o.max_callers = 8;
+    o.busy_poll = busy_poll;
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
         let node = herald_net::Role::Honest(herald_protocols::echo::Echo);
@@ -176,6 +225,23 @@ impl Client {
         let s = TcpStream::connect(a).expect("connect");
         s.set_nodelay(true).expect("nodelay");
         Client::Std(s)
+    }
+
+    /// A client end that spins: its reads loop on a non-blocking socket for up to `SPIN`.
+    fn spinning(self) -> Self {
+        match &self {
+            Client::Std(s) | Client::StdHerald(s, _) => s.set_nonblocking(true).expect("nonblocking"),
+            Client::Tokio(_) | Client::Caller(_) => unreachable!("only std clients spin"),
+        }
+        self
+    }
+
+    fn busy_caller(rt: &tokio::runtime::Runtime, a: SocketAddr, id: u32) -> Self {
+        let mut c = Self::caller(rt, a, id);
+        if let Client::Caller(c) = &mut c {
+            c.set_busy_poll(SPIN);
+        }
+        c
     }
 
     fn tokio(rt: &tokio::runtime::Runtime, a: SocketAddr) -> Self {
@@ -210,7 +276,7 @@ impl Client {
                 for _ in 0..CHUNK {
                     let t = Instant::now();
                     s.write_all(&raw).expect("write");
-                    s.read_exact(&mut back).expect("read");
+                    read_all(s, &mut back).expect("read");
                     out.push(t.elapsed().as_nanos() as u64);
                 }
             }
@@ -265,7 +331,10 @@ fn main() {
     let hops = tokio_server(false, hop_echo);
     let hops_timer = tokio_server(true, hop_echo);
     let std_frames = std_server(frame_echo_blocking);
-    let herald = herald_server();
+    let herald = herald_server(Duration::ZERO);
+    let std_raw_spinning = std_server(raw_echo_spinning);
+    let std_frames_spinning = std_server(frame_echo_spinning);
+    let herald_busy = herald_server(SPIN);
     let mut rows: Vec<(&str, Client)> = vec![
         ("std client -> std server (the floor)", Client::std(std_raw)),
         ("tokio client -> std server", Client::tokio(&rt, std_raw)),
@@ -277,6 +346,10 @@ fn main() {
         ("Herald Caller -> std server speaking frames", Client::caller(&rt, std_frames, 1)),
         ("std client speaking frames -> Herald runtime (Echo)", Client::std_herald(herald, 1)),
         ("Herald Caller -> Herald runtime (Echo): herald bench rpc", Client::caller(&rt, herald, 2)),
+        ("spinning std client -> spinning std server (the spinning floor)", Client::std(std_raw_spinning).spinning()),
+        ("Herald Caller, busy-polling -> spinning std server speaking frames", Client::busy_caller(&rt, std_frames_spinning, 1)),
+        ("spinning std client speaking frames -> Herald runtime, busy-polling", Client::std_herald(herald_busy, 1).spinning()),
+        ("Herald Caller, busy-polling -> Herald runtime, busy-polling", Client::busy_caller(&rt, herald_busy, 2)),
     ];
     let mut samples: Vec<Vec<u64>> = vec![Vec::with_capacity(chunks * CHUNK); rows.len()];
     for (_, c) in rows.iter_mut() {
