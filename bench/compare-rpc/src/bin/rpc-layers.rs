@@ -347,8 +347,14 @@ fn main() {
         ("std client speaking frames -> Herald runtime (Echo)", Client::std_herald(herald, 1)),
         ("Herald Caller -> Herald runtime (Echo): herald bench rpc", Client::caller(&rt, herald, 2)),
         ("spinning std client -> spinning std server (the spinning floor)", Client::std(std_raw_spinning).spinning()),
-        ("Herald Caller, busy-polling -> spinning std server speaking frames", Client::busy_caller(&rt, std_frames_spinning, 1)),
-        ("spinning std client speaking frames -> Herald runtime, busy-polling", Client::std_herald(herald_busy, 1).spinning()),
+        (
+            "Herald Caller, busy-polling -> spinning std server speaking frames",
+            Client::busy_caller(&rt, std_frames_spinning, 1),
+        ),
+        (
+            "spinning std client speaking frames -> Herald runtime, busy-polling",
+            Client::std_herald(herald_busy, 1).spinning(),
+        ),
         ("Herald Caller, busy-polling -> Herald runtime, busy-polling", Client::busy_caller(&rt, herald_busy, 2)),
     ];
     let mut samples: Vec<Vec<u64>> = vec![Vec::with_capacity(chunks * CHUNK); rows.len()];
