@@ -32,7 +32,8 @@
 //!   with a logged reason and counted (`callers_refused`), and a slot frees when a caller leaves.
 //!   A caller must greet within 3 s, and a greeted caller with no frame either way for
 //!   [`Options::caller_idle`] is disconnected (`callers_idle`). Many tasks may share one caller's
-//!   connection ([`client::SharedCaller`]), their calls in flight together and answered in order.
+//!   connection ([`client::SharedCaller`]), their calls in flight together and answered in order,
+//!   a share at a time so that the next calls leave while the rest are answered.
 //! - **Idle strategy** ([`busy_poll`]): by default a thread with nothing to do sleeps in the
 //!   kernel. With [`Options::busy_poll`] (`busy_poll_us` in `cluster.toml`) a node keeps polling
 //!   its sockets without sleeping for that long after each input, and with
