@@ -156,10 +156,11 @@ impl Caller {
 /// worth of small calls); more are written after these.
 const FLUSH_AT: usize = 64 * 1024;
 
-/// A shared connection hands replies back a `1 / SHARES` share of the calls in flight at a time
-/// (at least `MIN_SHARE`), letting their callers run between shares; see [`multiplex`].
+/// A shared connection hands replies back a `1 / SHARES` share of the calls in flight at a time,
+/// letting their callers run between shares, when a share is at least `MIN_SHARE` calls; see
+/// [`multiplex`].
 const SHARES: usize = 4;
-const MIN_SHARE: usize = 4;
+const MIN_SHARE: usize = 8;
 
 /// Where a shared connection's task hands a call its reply's payload, or why the call was not sent.
 type Reply = oneshot::Sender<Result<Vec<u8>, CallerError>>;
@@ -211,14 +212,16 @@ impl SharedCaller {
 /// whose own writes wait for this side to read). Records why it ended in `ended`; dropping the
 /// calls still waiting fails them.
 ///
-/// Replies are handed back a share at a time (a quarter of the calls in flight, at least four),
-/// and between shares the task yields: the callers just answered run and queue their next calls,
+/// Replies are handed back a share at a time (a quarter of the calls in flight, when that is at
+/// least 8 calls), and between shares the task yields: the callers just answered run and queue their next calls,
 /// which the writer sends before the rest of the replies are handed back. So the node already
 /// works on one share of the calls while this process works on the next, and the two sides run at
 /// once instead of taking turns (without it, every call of a burst is answered before any next
 /// call leaves, and the burst goes back and forth whole). On the two-core machines of
-/// `docs/benchmarks.md` that more than doubled the calls a second of 16 and 64 callers on one
-/// connection, and left 256 unchanged.
+/// `docs/benchmarks.md` that doubled the calls a second of 64 callers on one connection. Each share
+/// costs a write, so fewer than 32 calls in flight are not split: with 16 calls on each of four
+/// connections the connections already keep both sides busy, and splitting them four ways cost a
+/// third of the throughput there.
 async fn multiplex(caller: Caller, mut queued: mpsc::UnboundedReceiver<Pending>, ended: Arc<OnceLock<String>>) {
     let Caller { conn, id, mut next, busy_poll, .. } = caller;
     let parts = conn.into_parts();
@@ -246,7 +249,8 @@ async fn multiplex(caller: Caller, mut queued: mpsc::UnboundedReceiver<Pending>,
                     // A caller that gave up on its call (dropped its future) just misses its reply.
                     drop(reply.send(Ok(payload)));
                     handed += 1;
-                    if handed >= MIN_SHARE && handed * SHARES >= handed + in_flight {
+                    let burst = handed + in_flight;
+                    if in_flight > 0 && burst >= SHARES * MIN_SHARE && handed * SHARES >= burst {
                         // A share of the calls answered: let their callers run now, so that their
                         // next calls leave (the writer flushes them) while the rest are answered.
                         handed = 0;
