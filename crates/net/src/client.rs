@@ -9,14 +9,14 @@
 //! [`Caller::share`] hands the connection to a task of its own and returns a [`SharedCaller`],
 //! whose clones each make calls with any number in flight together on the one connection. Their
 //! messages are written together (one `write(2)` for all that are queued), and the node's replies,
-//! read together, are handed back a share at a time, so that the first callers' next calls leave
-//! while the rest are answered (the two processes work at once instead of taking turns), and
-//! **in order**: a shared caller is for nodes that answer each of a
-//! caller's messages with exactly one message, in the order they arrived, as the echo node does. (The
-//! RPC server is not such a node: it answers a duplicate at once but a new request after its
-//! service time, so its replies can overtake each other; its callers match them by request id.) A
-//! reply nobody waits for breaks the contract: the connection is closed and every call in flight
-//! fails with [`CallerError::Unexpected`].
+//! read together, are handed back **in order**, a share at a time so that the first callers' next
+//! calls leave while the rest are answered (the two processes work at once instead of taking
+//! turns). A shared caller is for nodes that answer each of a caller's messages with exactly one
+//! message, in the order they arrived, as the echo node does. (The RPC server is not such a node:
+//! it answers a duplicate at once but a new request after its service time, so its replies can
+//! overtake each other; its callers match them by request id.) A reply nobody waits for breaks the
+//! contract: the connection is closed and every call in flight fails with
+//! [`CallerError::Unexpected`].
 
 use crate::busy_poll::spin_on;
 use crate::frame::{self, Body, FrameCodec, FrameError, MAX_FRAME_DEFAULT, encode, encode_msg};
@@ -213,8 +213,8 @@ impl SharedCaller {
 /// calls still waiting fails them.
 ///
 /// Replies are handed back a share at a time (a quarter of the calls in flight, when that is at
-/// least 8 calls), and between shares the task yields: the callers just answered run and queue their next calls,
-/// which the writer sends before the rest of the replies are handed back. So the node already
+/// least 8 calls), and between shares the task yields: the callers just answered run and queue
+/// their next calls, which the writer sends before the rest of the replies are handed back. So the node already
 /// works on one share of the calls while this process works on the next, and the two sides run at
 /// once instead of taking turns (without it, every call of a burst is answered before any next
 /// call leaves, and the burst goes back and forth whole). On the two-core machines of
@@ -234,7 +234,8 @@ async fn multiplex(caller: Caller, mut queued: mpsc::UnboundedReceiver<Pending>,
     let waiting: Mutex<VecDeque<Reply>> = Mutex::new(VecDeque::new());
     let waiting = || waiting.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let read = async {
-        // Replies handed back since the callers last had a turn.
+        // Replies handed back since the last yield between shares (the count is not reset when the
+        // reader waits for more bytes: a share then ends early, which costs at most a write).
         let mut handed = 0;
         loop {
             match spin_on(reader.next(), busy_poll).await {
