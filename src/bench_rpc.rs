@@ -103,6 +103,7 @@ pub(crate) fn run(args: &RpcArgs) -> anyhow::Result<ExitCode> {
     for leg in &mut legs {
         leg.calls(&rt, &body, chunk, &mut Vec::new())?;
     }
+    let cpu_before = cpu_times();
     let mut done = 0;
     while done < sequential {
         let n = chunk.min(sequential - done);
@@ -111,6 +112,7 @@ pub(crate) fn run(args: &RpcArgs) -> anyhow::Result<ExitCode> {
         }
         done += n;
     }
+    let steal = steal_fraction(cpu_before, cpu_times());
     drop(legs);
     // p50 and p99 of each leg, in microseconds.
     let latency: Vec<(f64, f64)> = samples
@@ -147,6 +149,7 @@ pub(crate) fn run(args: &RpcArgs) -> anyhow::Result<ExitCode> {
         "busy_poll_p50_over_floor": busy.map(|b| b.0 / floor),
         "spin_floor_p50_us": spin_floor.map(|s| s.0),
         "spin_floor_p99_us": spin_floor.map(|s| s.1),
+        "sequential_steal_fraction": steal,
         "concurrency": concurrency,
         "connections": connections,
         "calls": total,
@@ -164,6 +167,9 @@ pub(crate) fn run(args: &RpcArgs) -> anyhow::Result<ExitCode> {
         if let (Some((b50, b99)), Some((s50, s99))) = (busy, spin_floor) {
             outln!("    herald, busy-poll {busy_poll_us} µs:    p50 {b50:.1} µs, p99 {b99:.1} µs");
             outln!("    std::net spinning floor:    p50 {s50:.1} µs, p99 {s99:.1} µs");
+        }
+        if let Some(steal) = steal {
+            outln!("    (the hypervisor took {:.1}% of the CPU time while they ran)", steal * 100.0);
         }
         outln!("  {concurrency} concurrent callers on {connections} connections ({total} calls): {rate:.0} calls/s");
     }
@@ -224,6 +230,30 @@ async fn connect(addr: SocketAddr, id: u32) -> anyhow::Result<Caller> {
             Err(_) => tokio::time::sleep(Duration::from_millis(5)).await,
         }
     }
+}
+
+/// (stolen, total) CPU time of all CPUs so far, from the `cpu` line of Linux's `/proc/stat`;
+/// `None` elsewhere.
+fn cpu_times() -> Option<(u64, u64)> {
+    parse_cpu_times(&std::fs::read_to_string("/proc/stat").ok()?)
+}
+
+/// The `cpu` line's first eight fields are user, nice, system, idle, iowait, irq, softirq and
+/// steal: the time a virtual machine was runnable but its host ran something else. (Guest time,
+/// after them, is already counted in user and nice.)
+fn parse_cpu_times(stat: &str) -> Option<(u64, u64)> {
+    let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+    let fields: Vec<u64> = line.split_whitespace().skip(1).take(8).map(|f| f.parse().ok()).collect::<Option<_>>()?;
+    let steal = *fields.get(7)?;
+    Some((steal, fields.iter().sum()))
+}
+
+/// The share of all CPU time between two readings of [`cpu_times`] that the host stole: the
+/// sequential legs' tail latency is the machine's as much as the stack's, and this says how busy
+/// the machine's host was.
+fn steal_fraction(before: Option<(u64, u64)>, after: Option<(u64, u64)>) -> Option<f64> {
+    let ((steal0, total0), (steal1, total1)) = (before?, after?);
+    (total1 > total0).then(|| steal1.saturating_sub(steal0) as f64 / (total1 - total0) as f64)
 }
 
 fn percentile(sorted: &[u64], q: f64) -> u64 {
@@ -379,4 +409,21 @@ fn write_full(s: &mut TcpStream, mut buf: &[u8]) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steal_is_read_from_the_cpu_line_and_shared_out_of_all_cpu_time() {
+        let stat = "cpu  100 5 50 800 10 0 5 30 7 0\ncpu0 50 2 25 400 5 0 2 15 3 0\nintr 12345\n";
+        assert_eq!(parse_cpu_times(stat), Some((30, 1000)), "steal, and the eight fields' sum (guest excluded)");
+        let later = parse_cpu_times("cpu  150 5 70 900 10 0 5 90 9 0\n");
+        assert_eq!(steal_fraction(parse_cpu_times(stat), later), Some(60.0 / 230.0));
+        assert_eq!(steal_fraction(later, later), None, "no time passed");
+        assert_eq!(parse_cpu_times("cpu  1 2 3\n"), None, "too few fields: no steal column");
+        assert_eq!(parse_cpu_times("cpu  1 2 x 4 5 6 7 8\n"), None);
+        assert_eq!(steal_fraction(None, later), None);
+    }
 }

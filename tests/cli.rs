@@ -185,6 +185,9 @@ fn bench_rpc_reports_latency_and_calls_per_second() {
                 _ => assert!(v[field].as_f64().unwrap() > 0.0, "{field}: {v}"),
             }
         }
+        // A share of CPU time, or null when the legs took less than the kernel's clock tick.
+        let steal = &v["sequential_steal_fraction"];
+        assert!(steal.is_null() || (0.0..=1.0).contains(&steal.as_f64().unwrap()), "{v}");
     }
     let out = herald(&["bench", "rpc", "--concurrency", "4", "--connections", "5", "--json"]);
     assert_eq!(out.status.code(), Some(2));

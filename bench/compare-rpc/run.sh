@@ -100,6 +100,8 @@ if [ "$BUSY_POLL_US" != 0 ]; then
     echo "herald busy-polling ${BUSY_POLL_US} µs (median): p50 ${hb50:-?} µs, p99 ${hb99:-?} µs; its in-process spinning std::net floor: p50 ${hs:-?} µs"
     echo "  herald busy-polling p50 / the floor: $(ratio "$hb50" "${P50[floor]}"); / the spinning floor: $(ratio "$hb50" "$hs")"
 fi
+steal=$(grep '"peer":"herald"' "$RESULTS" | while read -r line; do field sequential_steal_fraction <<<"$line"; done | median)
+[ -n "$steal" ] && echo "CPU time the hypervisor stole during herald's sequential legs (median share): $steal"
 echo "targets (issue 5): herald p50/floor <= 1.10: $(ratio "${P50[herald]}" "${P50[floor]}");" \
     "herald calls/s / tarpc >= 2.00: $(ratio "${RATE[herald]}" "${RATE[tarpc]}");" \
     "herald p99/p50 <= 2.00: $(ratio "${P99[herald]}" "${P50[herald]}")"
