@@ -162,7 +162,7 @@ fn generals(json: bool, signatures: usize) -> anyhow::Result<ExitCode> {
     }
 
     // Pure Ed25519 verification: `signatures` distinct messages and keys, checked one by one and
-    // as one batch.
+    // as one batch; and their signing, which SM's commander and each relaying lieutenant also do.
     let keys = signing::Keys::derive(7, signatures);
     let messages: Vec<Vec<u8>> = (0..signatures).map(|i| format!("order {i}").into_bytes()).collect();
     let sigs: Vec<signing::Sig> =
@@ -174,6 +174,12 @@ fn generals(json: bool, signatures: usize) -> anyhow::Result<ExitCode> {
         }
     });
     let single_ns = single_secs * 1e9 / (single_rounds as f64 * signatures as f64);
+    let (sign_rounds, sign_secs) = timed(Duration::from_secs(1), 1, |_| {
+        for (i, message) in messages.iter().enumerate() {
+            std::hint::black_box(keys.signing(herald_core::NodeId::from(i)).sign(message));
+        }
+    });
+    let sign_ns = sign_secs * 1e9 / (sign_rounds as f64 * signatures as f64);
     let items: Vec<_> = (0..signatures).map(|i| (&public[i], messages[i].as_slice(), sigs[i])).collect();
     let (batch_rounds, batch_secs) = timed(Duration::from_secs(2), 1, |_| assert!(signing::verify_batch(&items)));
     let batch_ns = batch_secs * 1e9 / (batch_rounds as f64 * signatures as f64);
@@ -203,7 +209,13 @@ fn generals(json: bool, signatures: usize) -> anyhow::Result<ExitCode> {
     let result = json!({
         "benchmark": "generals",
         "om": om_rows,
-        "ed25519": { "signatures": signatures, "verify_ns": single_ns, "verify_batch_ns_per_signature": batch_ns },
+        "ed25519": {
+            "signatures": signatures,
+            "verify_ns": single_ns,
+            "verify_batch_ns_per_signature": batch_ns,
+            "sign_ns": sign_ns,
+            "sign_over_verify": sign_ns / single_ns,
+        },
         "sm": sm_rows,
     });
     if json {
@@ -221,7 +233,8 @@ fn generals(json: bool, signatures: usize) -> anyhow::Result<ExitCode> {
             );
         }
         outln!(
-            "Ed25519 over {signatures} signatures: verify {single_ns:.0} ns, batched {batch_ns:.0} ns per signature"
+            "Ed25519 over {signatures} signatures: verify {single_ns:.0} ns, batched {batch_ns:.0} ns per signature; signing {sign_ns:.0} ns ({:.2}x a verification)",
+            sign_ns / single_ns
         );
         for r in &sm_rows {
             outln!(
