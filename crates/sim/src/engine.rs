@@ -6,7 +6,7 @@
 //! effects the handler left. It contains no protocol logic.
 
 use crate::adversary::{self, Action, Adversary, Packet};
-use crate::metrics::{self, Counters, Percentiles, Summary};
+use crate::metrics::{Counters, LatencyRecorder, Summary};
 use crate::model::{LatencyNs, NetworkModel, NodeModel, SimConfig, TimingModel};
 use crate::queue::EventQueue;
 use crate::record::{Payload, RecordKind, Trace};
@@ -137,7 +137,7 @@ type LivenessFn<O> = Box<dyn Fn(&Progress<'_, O>) -> bool>;
 type LivenessRule<'r, O> = &'r dyn Fn(&Progress<'_, O>) -> bool;
 type StrategyFactory<N> = Box<dyn FnMut() -> Box<dyn Strategy<N>>>;
 type AdversaryFactory = Box<dyn FnMut() -> Box<dyn Adversary>>;
-type Spare<T> = (EventQueue<Event<T>>, hdrhistogram::Histogram<u64>);
+type Spare<T> = (EventQueue<Event<T>>, LatencyRecorder);
 
 /// A protocol under a system model, ready to run for any seed.
 pub struct Simulation<N: Node> {
@@ -368,9 +368,7 @@ struct Engine<'s, N: Node> {
     generation: u64,
     next_msg: u64,
     c: Counters,
-    latency: hdrhistogram::Histogram<u64>,
-    latency_min: u64,
-    latency_max: u64,
+    latency: LatencyRecorder,
     records: Option<Trace<N::Timer>>,
     outputs: Vec<Observed<N::Output>>,
     mask: Option<BTreeSet<u32>>,
@@ -402,7 +400,7 @@ impl<'s, N: Node> Engine<'s, N> {
                 latency.reset();
                 (queue, latency)
             }
-            None => (EventQueue::new(), metrics::latency_histogram()),
+            None => (EventQueue::new(), LatencyRecorder::new()),
         };
         let cfg = &sim.config;
         let n = cfg.nodes;
@@ -463,8 +461,6 @@ impl<'s, N: Node> Engine<'s, N> {
             next_msg: 0,
             c: Counters::default(),
             latency,
-            latency_min: u64::MAX,
-            latency_max: 0,
             // A run with an event limit records about two entries per event, of 5–10 bytes each:
             // reserving 32 bytes an event up front (zeroed pages the kernel maps only as records
             // arrive) saves the copying of repeated growth on long traced runs.
@@ -714,9 +710,7 @@ impl<'s, N: Node> Engine<'s, N> {
                 self.c.bytes_delivered += bytes.len() as u64;
                 // The histogram's range covers every latency a run can produce; saturate rather than fail.
                 let latency = (self.now - sent_at).max(1);
-                self.latency.saturating_record(latency);
-                self.latency_min = self.latency_min.min(latency);
-                self.latency_max = self.latency_max.max(latency);
+                self.latency.record(latency);
                 if let Some(r) = &mut self.records {
                     r.push_deliver(self.now, from, to, msg, sent_at);
                 }
@@ -1179,7 +1173,7 @@ impl<'s, N: Node> Engine<'s, N> {
         };
         let summary = Summary {
             virtual_ns: self.now,
-            latency_ns: Percentiles::of(&self.latency, self.latency_min, self.latency_max),
+            latency_ns: self.latency.percentiles(),
             throughput_bytes_per_sec: per_sec(self.c.bytes_delivered),
             deliveries_per_virtual_sec: per_sec(self.c.delivered),
             link_utilisation_max,
@@ -1187,9 +1181,7 @@ impl<'s, N: Node> Engine<'s, N> {
         };
         let correct = self.correct_nodes();
         // Hand the queue and the histogram back for the next run.
-        let queue = std::mem::replace(&mut self.queue, EventQueue::new());
-        let latency = std::mem::replace(&mut self.latency, hdrhistogram::Histogram::new(1).expect("a valid histogram"));
-        self.sim.spare = Some((queue, latency));
+        self.sim.spare = Some((self.queue, self.latency));
         Run {
             seed: self.seed,
             config: self.sim.config.clone(),
