@@ -105,6 +105,15 @@ impl<'a, N: Node> Context<'a, N> {
         Self { id, peers, now, rng, effects }
     }
 
+    /// Appends the effect `make` builds. It is built in the list's own memory, after the capacity
+    /// check: `Vec::push` builds it on the stack first and copies it in, and that copy's wide loads
+    /// of the fields just stored one by one stall (store-to-load forwarding fails), which cost the
+    /// simulator's send path several per cent of a delivery.
+    #[inline(always)]
+    fn push(&mut self, make: impl FnOnce() -> Effect<N>) {
+        self.effects.extend(std::iter::once_with(make));
+    }
+
     /// This node's id.
     #[inline]
     pub fn id(&self) -> NodeId {
@@ -139,35 +148,35 @@ impl<'a, N: Node> Context<'a, N> {
     #[inline]
     pub fn send(&mut self, to: NodeId, msg: N::Msg) {
         debug_assert_ne!(to, self.id, "a node sends to itself by calling its own code");
-        self.effects.push(Effect::Send { to, msg });
+        self.push(|| Effect::Send { to, msg });
     }
 
     /// Sends a copy of `msg` to every peer.
     pub fn broadcast(&mut self, msg: &N::Msg) {
         for &to in self.peers {
-            self.effects.push(Effect::Send { to, msg: msg.clone() });
+            self.push(|| Effect::Send { to, msg: msg.clone() });
         }
     }
 
     /// Sends raw bytes posing as a message (for Byzantine strategies).
     pub fn send_bytes(&mut self, to: NodeId, bytes: Vec<u8>) {
-        self.effects.push(Effect::SendBytes { to, bytes });
+        self.push(|| Effect::SendBytes { to, bytes });
     }
 
     /// Fires `timer` after `after` on the local clock, replacing a pending timer of the same name.
     #[inline]
     pub fn set_timer(&mut self, timer: N::Timer, after: Duration) {
-        self.effects.push(Effect::SetTimer { timer, after });
+        self.push(|| Effect::SetTimer { timer, after });
     }
 
     /// Cancels `timer` if it is pending.
     pub fn cancel_timer(&mut self, timer: N::Timer) {
-        self.effects.push(Effect::CancelTimer { timer });
+        self.push(|| Effect::CancelTimer { timer });
     }
 
     /// Writes `bytes` under `key` in durable storage.
     pub fn persist(&mut self, key: impl Into<String>, bytes: Vec<u8>) {
-        self.effects.push(Effect::Persist { key: key.into(), bytes });
+        self.push(|| Effect::Persist { key: key.into(), bytes });
     }
 
     /// Marshals `value` with the Herald codec and persists it under `key`.
@@ -178,7 +187,7 @@ impl<'a, N: Node> Context<'a, N> {
     /// Reports an observation.
     #[inline]
     pub fn output(&mut self, observation: N::Output) {
-        self.effects.push(Effect::Output(observation));
+        self.push(|| Effect::Output(observation));
     }
 }
 
