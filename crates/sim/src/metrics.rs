@@ -188,10 +188,9 @@ impl LatencyRecorder {
 
     /// Forgets everything recorded, keeping the allocations.
     pub(crate) fn reset(&mut self) {
-        // Only the range between the extremes can hold counts; `fold` has emptied it if it ran.
-        if self.min <= self.max {
-            let (lo, hi) = (Self::index(self.min.min(COUNTED_BELOW - 1)), Self::index(self.max.min(COUNTED_BELOW - 1)));
-            self.counts[lo..=hi].fill(0);
+        // `percentiles` has emptied the counts if it ran.
+        if let Some(range) = self.counted() {
+            self.counts[range].fill(0);
         }
         self.histogram.reset();
         (self.min, self.max) = (u64::MAX, 0);
@@ -225,17 +224,25 @@ impl LatencyRecorder {
         (sub as u64) << shift
     }
 
+    /// The buckets that can hold counts: those between the extremes' (none before the first
+    /// latency).
+    fn counted(&self) -> Option<std::ops::RangeInclusive<usize>> {
+        let bucket = |ns: u64| Self::index(ns.min(COUNTED_BELOW - 1));
+        (self.min <= self.max).then(|| bucket(self.min)..=bucket(self.max))
+    }
+
     /// Moves the counts into the histogram and returns the percentiles.
     pub(crate) fn percentiles(&mut self) -> Percentiles {
-        if self.min <= self.max {
-            let (lo, hi) = (Self::index(self.min.min(COUNTED_BELOW - 1)), Self::index(self.max.min(COUNTED_BELOW - 1)));
-            for (i, count) in self.counts[lo..=hi].iter_mut().enumerate() {
+        if let Some(range) = self.counted() {
+            let lo = *range.start();
+            for (i, count) in self.counts[range].iter_mut().enumerate() {
                 if *count > 0 {
                     self.histogram.saturating_record_n(Self::lowest(lo + i), std::mem::take(count));
                 }
             }
         }
-        Percentiles::of(&self.histogram, if self.min <= self.max { self.min } else { 0 }, self.max)
+        // An empty histogram gives zeros whatever the extremes say.
+        Percentiles::of(&self.histogram, self.min, self.max)
     }
 }
 
