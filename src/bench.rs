@@ -100,7 +100,7 @@ pub(crate) fn run(cmd: &BenchCommand) -> anyhow::Result<ExitCode> {
                 "queue_peak_events": run.queue_peak,
                 "queue_bytes_per_in_flight_message": run.queue_bytes as f64 / in_flight_msgs as f64,
                 "event_bytes": herald_sim::queued_event_bytes::<herald_protocols::ping_pong::Timer>(),
-                "queue_wheel_bytes": herald_sim::queue_wheel_bytes(),
+                "queue_wheel_bytes": run.queue_wheel_bytes,
             });
             if json {
                 outln!("{result}");
@@ -112,11 +112,11 @@ pub(crate) fn run(cmd: &BenchCommand) -> anyhow::Result<ExitCode> {
                     rates.iter().map(|r| format!("{:.2}M", r / 1e6)).collect::<Vec<_>>().join(", ")
                 );
                 outln!(
-                    "  event queue: peak {} events, {:.0} bytes per in-flight message ({} bytes per event, plus the wheel's fixed {} KiB)",
+                    "  event queue: peak {} events, {:.0} bytes per in-flight message ({} bytes per event, plus the wheel's {} KiB)",
                     run.queue_peak,
                     run.queue_bytes as f64 / in_flight_msgs as f64,
                     result["event_bytes"],
-                    herald_sim::queue_wheel_bytes() / 1024
+                    run.queue_wheel_bytes / 1024
                 );
             }
             Ok(ExitCode::SUCCESS)

@@ -124,6 +124,9 @@ pub struct Run<N: Node> {
     pub queue_peak: usize,
     /// Bytes the event queue had allocated at its largest.
     pub queue_bytes: usize,
+    /// Of `queue_bytes`, the wheel's fixed storage (bucket heads and occupancy bitmap), which is
+    /// sized to the number of events queued: 16 KiB for a few hundred, up to 64 KiB.
+    pub queue_wheel_bytes: usize,
 }
 
 impl<N: Node> fmt::Debug for Run<N> {
@@ -1150,7 +1153,8 @@ impl<'s, N: Node> Engine<'s, N> {
     }
 
     fn finish(mut self) -> Run<N> {
-        let (queue_peak, queue_bytes) = (self.queue.peak(), self.queue.allocated_bytes());
+        let (queue_peak, queue_bytes, queue_wheel_bytes) =
+            (self.queue.peak(), self.queue.allocated_bytes(), self.queue.wheel_bytes());
         for (t, event) in self.queue.drain_sorted() {
             if let Event::Deliver { from, to, msg, .. } = event {
                 self.c.in_flight_at_end += 1;
@@ -1196,6 +1200,7 @@ impl<'s, N: Node> Engine<'s, N> {
             correct,
             queue_peak,
             queue_bytes,
+            queue_wheel_bytes,
         }
     }
 }
@@ -1203,10 +1208,4 @@ impl<'s, N: Node> Engine<'s, N> {
 /// Bytes one queued in-flight message occupies in the event queue (for the memory report).
 pub fn queued_event_bytes<T>() -> usize {
     EventQueue::<Event<T>>::entry_size()
-}
-
-/// Bytes the event queue's wheel (bucket heads and occupancy bitmap) occupies once a run schedules
-/// anything within its horizon, whatever the number of events (for the memory report).
-pub fn queue_wheel_bytes() -> usize {
-    crate::queue::WHEEL_BYTES
 }

@@ -34,9 +34,7 @@ pub mod shrink;
 pub mod sweep;
 
 pub use adversary::Adversary;
-pub use engine::{
-    Fault, FaultKind, Liveness, Observed, Progress, Run, Simulation, queue_wheel_bytes, queued_event_bytes,
-};
+pub use engine::{Fault, FaultKind, Liveness, Observed, Progress, Run, Simulation, queued_event_bytes};
 pub use metrics::{Counters, Summary};
 pub use model::{
     AdversarySpec, ClockModel, ConfigError, Latency, Limits, LinkModel, NetworkModel, NodeModel, Partition, Pauses,

@@ -1,10 +1,10 @@
 //! The event queue: a min-queue on (time, insertion sequence), so events at the same instant run in
 //! the order they were scheduled — which is what makes a run a pure function of its seed.
 //!
-//! It is a calendar queue (a timing wheel) of fine buckets: time is cut into buckets of
-//! `2^WIDTH_SHIFT` ns (about a microsecond), each a singly linked list of 16-byte blocks of up to
-//! [`BLOCK_KEYS`] slot indices, so a push within the wheel's horizon is O(1) — store the event and
-//! its key in a slot, append the slot to the bucket's head block (or link a new one), set the
+//! It is a calendar queue (a timing wheel) of fine buckets: time is cut into buckets of 2^shift
+//! ns (a few microseconds), each a singly linked list of 16-byte blocks of up to [`BLOCK_KEYS`]
+//! slot indices, so a push within the wheel's horizon is O(1) — store the event and its key in a
+//! slot, append the slot to the bucket's head block (or link a new one), set the
 //! bucket's occupancy bit — and touches no per-bucket vector. A bucket of one event (the common
 //! case: buckets are fine, and a sparse wheel has many more of them than events) keeps that event's
 //! slot index in its head word and has no block; its second event moves both into one. When the
@@ -19,6 +19,11 @@
 //! gathered span) goes into a side heap, and a pop takes the earlier of the two. Events beyond the
 //! horizon wait in an overflow heap and move into the wheel as it turns. A two-level occupancy
 //! bitmap finds the next non-empty bucket in a few word scans even when the wheel is sparse.
+//!
+//! The wheel is sized to what it holds: it covers a fixed horizon (about 16.8 ms) with 2^12
+//! buckets of about 4 µs while it holds a few hundred events (16 KiB of list heads, not 64), and
+//! halves the width, regrouping its events, each time it holds more than a quarter as many events
+//! as buckets, down to 2^14 buckets of about 1 µs. Geometry never changes the pop order.
 //!
 //! Keys are 16 bytes — the time, and the insertion sequence packed with the event's slot index —
 //! so sorting and the heaps move keys, never events.
@@ -64,14 +69,19 @@ impl Ord for Entry {
     }
 }
 
-/// Bucket width: 2^10 ns ≈ 1 µs.
-const WIDTH_SHIFT: u32 = 10;
-/// Buckets in the wheel: 2^14, a horizon of about 16.8 ms.
-const BUCKETS: usize = 1 << 14;
-const MASK: u64 = BUCKETS as u64 - 1;
-const WORDS: usize = BUCKETS / 64;
-/// The wheel's fixed storage: a list head per bucket and the occupancy bitmap.
-pub(crate) const WHEEL_BYTES: usize = BUCKETS * 4 + WORDS * 8;
+/// Every geometry of the wheel covers the same horizon, 2^24 ns (about 16.8 ms): its buckets times
+/// their width.
+const HORIZON_SHIFT: u32 = 24;
+/// A new wheel's bucket width, 2^12 ns (about 4 µs): 2^12 buckets, 16 KiB of list heads. A sparse
+/// wheel (400 events in flight) runs as fast on these as on finer buckets, and the fixed storage
+/// is a quarter.
+const COARSEST_SHIFT: u32 = 12;
+/// The finest bucket width the wheel grows to, 2^10 ns (about 1 µs): 2^14 buckets, 64 KiB of heads.
+const FINEST_SHIFT: u32 = 10;
+/// The wheel halves its bucket width (doubling its buckets) when it holds more events than this
+/// fraction of its buckets, so that buckets stay fine enough that most hold one event.
+const GROW_DENSITY_SHIFT: u32 = 2;
+const MOST_WORDS: usize = 1 << (HORIZON_SHIFT - FINEST_SHIFT - 6);
 /// The end of a bucket's list.
 const NIL: u32 = u32::MAX;
 /// Slots per block of a bucket's list: three slot indices and the link make 16 bytes, four blocks
@@ -89,11 +99,11 @@ const PREFETCH_AHEAD: usize = 4;
 /// The most buckets gathered at once, so that their first blocks load in parallel and the
 /// prefetching of events runs on across bucket boundaries...
 const GATHER_BUCKETS: usize = 8;
-/// ...within this many buckets of the first (about 262 µs): an event pushed into a gathered bucket
-/// goes into the side heap, so the gathered span stays short next to network delays. Wide enough
-/// that a sparse wheel (400 events spread over 9 ms: one event every 22 buckets) still gathers
-/// several buckets at a time.
-const GATHER_SPAN: u64 = 256;
+/// ...within 2^this ns of the first (about 262 µs): an event pushed into a gathered bucket goes
+/// into the side heap, so the gathered span stays short next to network delays. Wide enough that a
+/// sparse wheel (400 events spread over 9 ms: one every 22 µs) still gathers several buckets at a
+/// time.
+const GATHER_SPAN_SHIFT: u32 = 18;
 
 /// Up to [`BLOCK_KEYS`] slot indices of one bucket, in push order, and the bucket's next (older,
 /// full) block.
@@ -125,17 +135,21 @@ pub(crate) struct EventQueue<E> {
     current: Vec<Entry>,
     /// Events pushed into the cursor's bucket after it was gathered.
     side: BinaryHeap<Entry>,
-    /// Absolute bucket number (time >> WIDTH_SHIFT) of `current`.
+    /// Absolute bucket number (time >> shift) of `current`.
     cursor: u64,
-    /// The newest block of buckets `cursor + 1 ..= cursor + BUCKETS - 1`, by absolute number
-    /// modulo BUCKETS, as `index << HEAD_SHIFT | slots in it` (`NIL` if empty), so that a push
+    /// The buckets' width is 2^shift ns, and there are 2^(HORIZON_SHIFT - shift) of them.
+    shift: u32,
+    /// The number of buckets less one.
+    mask: u64,
+    /// The newest block of buckets `cursor + 1 ..= cursor + mask`, by absolute number modulo the
+    /// number of buckets, as `index << HEAD_SHIFT | slots in it` (`NIL` if empty), so that a push
     /// need not load the block to find its free place; a bucket of one event holds its slot index
     /// instead, as `slot << HEAD_SHIFT`. Allocated on first use.
     heads: Vec<u32>,
     /// Bit b: bucket b is non-empty.
     occupied: Vec<u64>,
     /// Bit w: `occupied[w]` is non-zero.
-    summary: [u64; WORDS / 64],
+    summary: [u64; MOST_WORDS / 64],
     in_wheel: usize,
     /// Events at or beyond the horizon.
     overflow: BinaryHeap<Entry>,
@@ -156,11 +170,13 @@ impl<E> EventQueue<E> {
             current: Vec::new(),
             side: BinaryHeap::new(),
             cursor: 0,
+            shift: COARSEST_SHIFT,
+            mask: (1 << (HORIZON_SHIFT - COARSEST_SHIFT)) - 1,
             // Allocated on first use, so an idle queue (or a run that never looks far ahead) costs
             // nothing to build and drop.
             heads: Vec::new(),
             occupied: Vec::new(),
-            summary: [0; WORDS / 64],
+            summary: [0; MOST_WORDS / 64],
             in_wheel: 0,
             overflow: BinaryHeap::new(),
             seq: 0,
@@ -197,16 +213,16 @@ impl<E> EventQueue<E> {
 
     #[inline(always)]
     fn place(&mut self, entry: Entry) {
-        let bucket = entry.time >> WIDTH_SHIFT;
+        let bucket = entry.time >> self.shift;
         if bucket <= self.cursor {
             // The current bucket (or, for a time in the past, the earliest place it can go).
             self.side.push(entry);
-        } else if bucket - self.cursor < BUCKETS as u64 {
+        } else if bucket - self.cursor <= self.mask {
             if self.heads.is_empty() {
-                self.heads = vec![NIL; BUCKETS];
-                self.occupied = vec![0; WORDS];
+                self.heads = vec![NIL; self.mask as usize + 1];
+                self.occupied = vec![0; (self.mask as usize + 1) / 64];
             }
-            let b = (bucket & MASK) as usize;
+            let b = (bucket & self.mask) as usize;
             let head = self.heads[b];
             let slot = entry.slot() as u32;
             let len = head & LEN_MASK;
@@ -230,6 +246,9 @@ impl<E> EventQueue<E> {
                 self.heads[b] = id << HEAD_SHIFT | 1;
             }
             self.in_wheel += 1;
+            if self.in_wheel > (self.mask as usize + 1) >> GROW_DENSITY_SHIFT && self.shift > FINEST_SHIFT {
+                self.grow();
+            }
         } else {
             self.overflow.push(entry);
         }
@@ -302,7 +321,7 @@ impl<E> EventQueue<E> {
             if self.in_wheel == 0 {
                 // Nothing in the wheel: jump straight to the overflow's earliest bucket.
                 let Some(first) = self.overflow.peek() else { return false };
-                self.cursor = first.time >> WIDTH_SHIFT;
+                self.cursor = first.time >> self.shift;
                 self.refill_from_overflow();
                 if !self.side.is_empty() {
                     return true;
@@ -315,7 +334,7 @@ impl<E> EventQueue<E> {
             let mut next = first;
             for (i, head) in heads.iter_mut().enumerate() {
                 self.cursor = next;
-                let b = (next & MASK) as usize;
+                let b = (next & self.mask) as usize;
                 self.occupied[b / 64] &= !(1 << (b % 64));
                 if self.occupied[b / 64] == 0 {
                     self.summary[b / 64 / 64] &= !(1 << (b / 64 % 64));
@@ -326,7 +345,7 @@ impl<E> EventQueue<E> {
                     break;
                 }
                 match self.next_occupied() {
-                    Some(after) if after - first < GATHER_SPAN => next = after,
+                    Some(after) if after - first < 1 << (GATHER_SPAN_SHIFT - self.shift) => next = after,
                     _ => break,
                 }
             }
@@ -342,18 +361,7 @@ impl<E> EventQueue<E> {
                     continue;
                 }
                 let start = self.current.len();
-                let (mut id, mut len) = (head >> HEAD_SHIFT, (head & LEN_MASK) as usize);
-                loop {
-                    let block = &self.blocks[id as usize];
-                    for &slot in &block.slots[..len] {
-                        self.current.push(self.slots[slot as usize].entry);
-                    }
-                    self.free_blocks.push(id);
-                    if block.next == NIL {
-                        break;
-                    }
-                    (id, len) = (block.next, BLOCK_KEYS);
-                }
+                Self::take_blocks(&self.slots, &self.blocks, &mut self.free_blocks, head, &mut self.current);
                 self.current[start..].sort_unstable_by_key(|e| std::cmp::Reverse(e.key()));
             }
             self.in_wheel -= self.current.len() - before;
@@ -368,11 +376,64 @@ impl<E> EventQueue<E> {
                 // its list begins with that (otherwise cold) load once this bucket's events are
                 // handled.
                 let next = self.next_occupied().expect("a non-empty wheel");
-                self.prefetch_head(self.heads[(next & MASK) as usize]);
+                self.prefetch_head(self.heads[(next & self.mask) as usize]);
             }
             if !self.current.is_empty() || !self.side.is_empty() {
                 return true;
             }
+        }
+    }
+
+    /// Appends the keys of a bucket's list of blocks (`head` is not a lone slot) to `out`, freeing
+    /// the blocks.
+    #[inline(always)]
+    fn take_blocks(slots: &[Slot<E>], blocks: &[Block], free_blocks: &mut Vec<u32>, head: u32, out: &mut Vec<Entry>) {
+        let (mut id, mut len) = (head >> HEAD_SHIFT, (head & LEN_MASK) as usize);
+        loop {
+            let block = &blocks[id as usize];
+            for &slot in &block.slots[..len] {
+                out.push(slots[slot as usize].entry);
+            }
+            free_blocks.push(id);
+            if block.next == NIL {
+                break;
+            }
+            (id, len) = (block.next, BLOCK_KEYS);
+        }
+    }
+
+    /// Halves the buckets' width, doubling their number over the same horizon, and moves the
+    /// wheel's events into the finer buckets. The cursor's bucket becomes the last of the finer
+    /// buckets it covers: every event in the wheel stays after it and within the horizon, and an
+    /// event pushed before the coarse bucket's end still goes to the side heap. Pop order does not
+    /// change — it is (time, sequence) whatever the geometry.
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self) {
+        let mut entries = Vec::with_capacity(self.in_wheel);
+        for w in 0..self.occupied.len() {
+            let mut bits = std::mem::take(&mut self.occupied[w]);
+            while bits != 0 {
+                let b = w * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                let head = std::mem::replace(&mut self.heads[b], NIL);
+                if head & LEN_MASK == 0 {
+                    entries.push(self.slots[(head >> HEAD_SHIFT) as usize].entry);
+                } else {
+                    Self::take_blocks(&self.slots, &self.blocks, &mut self.free_blocks, head, &mut entries);
+                }
+            }
+        }
+        assert_eq!(entries.len(), self.in_wheel, "the bitmap marks every bucket with events");
+        self.summary = [0; MOST_WORDS / 64];
+        self.in_wheel = 0;
+        self.shift -= 1;
+        self.mask = self.mask << 1 | 1;
+        self.cursor = self.cursor << 1 | 1;
+        self.heads = vec![NIL; self.mask as usize + 1];
+        self.occupied = vec![0; (self.mask as usize + 1) / 64];
+        for entry in entries {
+            self.place(entry);
         }
     }
 
@@ -389,7 +450,7 @@ impl<E> EventQueue<E> {
     /// The absolute number of the first occupied bucket after the cursor (`None` if the wheel is
     /// empty).
     fn next_occupied(&self) -> Option<u64> {
-        let start = ((self.cursor + 1) & MASK) as usize;
+        let start = ((self.cursor + 1) & self.mask) as usize;
         // The rest of the start's word, then whole words found through the summary, wrapping
         // around the wheel once.
         let first = self.occupied[start / 64] & (!0u64 << (start % 64));
@@ -399,20 +460,21 @@ impl<E> EventQueue<E> {
             let w = self.next_word(start / 64 + 1).or_else(|| self.next_word(0))?;
             w * 64 + self.occupied[w].trailing_zeros() as usize
         };
-        let offset = (found as u64).wrapping_sub(self.cursor) & MASK;
-        Some(self.cursor + if offset == 0 { BUCKETS as u64 } else { offset })
+        let offset = (found as u64).wrapping_sub(self.cursor) & self.mask;
+        Some(self.cursor + if offset == 0 { self.mask + 1 } else { offset })
     }
 
     /// The first non-empty word of `occupied` at or after word `from`, without wrapping.
     fn next_word(&self, from: usize) -> Option<usize> {
         let mut i = from / 64;
-        let mut bits = if from < WORDS { self.summary[i] & (!0u64 << (from % 64)) } else { 0 };
+        let words = self.occupied.len();
+        let mut bits = if from < words { self.summary[i] & (!0u64 << (from % 64)) } else { 0 };
         loop {
             if bits != 0 {
                 return Some(i * 64 + bits.trailing_zeros() as usize);
             }
             i += 1;
-            if i >= self.summary.len() {
+            if i >= words / 64 {
                 return None;
             }
             bits = self.summary[i];
@@ -422,7 +484,8 @@ impl<E> EventQueue<E> {
     /// Moves overflow events that now fall within the horizon into the wheel.
     fn refill_from_overflow(&mut self) {
         while let Some(first) = self.overflow.peek() {
-            if (first.time >> WIDTH_SHIFT) - self.cursor.min(first.time >> WIDTH_SHIFT) >= BUCKETS as u64 {
+            let bucket = first.time >> self.shift;
+            if bucket - self.cursor.min(bucket) > self.mask {
                 break;
             }
             let e = self.overflow.pop().expect("peeked");
@@ -443,6 +506,12 @@ impl<E> EventQueue<E> {
         self.free_blocks.clear();
         self.side.clear();
         self.cursor = 0;
+        if self.shift != COARSEST_SHIFT {
+            // Back to the coarse wheel, so that each run's memory report is its own.
+            (self.heads, self.occupied) = (Vec::new(), Vec::new());
+            self.shift = COARSEST_SHIFT;
+            self.mask = (1 << (HORIZON_SHIFT - COARSEST_SHIFT)) - 1;
+        }
         self.seq = 0;
         self.peak = 0;
         self.current_peak = 0;
@@ -460,8 +529,13 @@ impl<E> EventQueue<E> {
         self.peak * std::mem::size_of::<Slot<E>>()
             + self.blocks.len() * std::mem::size_of::<Block>()
             + self.current_peak * std::mem::size_of::<Entry>()
-            + self.heads.capacity() * std::mem::size_of::<u32>()
-            + self.occupied.capacity() * 8
+            + self.wheel_bytes()
+    }
+
+    /// The wheel's fixed storage at its current geometry: a list head per bucket and the occupancy
+    /// bitmap (nothing before first use).
+    pub(crate) fn wheel_bytes(&self) -> usize {
+        self.heads.capacity() * std::mem::size_of::<u32>() + self.occupied.capacity() * 8
     }
 
     /// Removes every event, in time order.
@@ -496,27 +570,86 @@ mod tests {
         assert_eq!(order, vec!['b', 'd', 'a', 'c']);
     }
 
-    /// The occupancy search wraps around the end of the wheel at both levels of the bitmap: from
-    /// a cursor in the wheel's last word, to a bucket in its first word or in the middle, and to
-    /// a bucket just before the cursor's own (almost a whole turn ahead).
+    /// A queue whose wheel starts at bucket width 2^shift.
+    fn with_shift<E>(shift: u32) -> EventQueue<E> {
+        let mut q = EventQueue::new();
+        (q.shift, q.mask) = (shift, (1 << (HORIZON_SHIFT - shift)) - 1);
+        q
+    }
+
+    /// The occupancy search wraps around the end of the wheel at both levels of the bitmap, at
+    /// every geometry: from a cursor in the wheel's last word, to a bucket in its first word or in
+    /// the middle, and to a bucket just before the cursor's own (almost a whole turn ahead).
     #[test]
     fn finds_the_next_bucket_across_the_end_of_the_wheel() {
-        let width = 1u64 << WIDTH_SHIFT;
-        let turn = BUCKETS as u64 * width;
-        for start_bucket in [BUCKETS as u64 - 1, BUCKETS as u64 - 70, 2 * BUCKETS as u64 - 3] {
-            let start = start_bucket * width;
-            for ahead in [1, 2, 63, 64, 65, 4096, BUCKETS as u64 / 2, BUCKETS as u64 - 2, BUCKETS as u64 - 1] {
-                let mut q = EventQueue::new();
-                q.push(start, 'a');
-                assert_eq!(q.pop(), Some((start, 'a')));
-                let t = start + ahead * width;
-                q.push(t, 'b');
-                q.push(start + turn + 5, 'c'); // beyond the horizon: the overflow heap
-                assert_eq!(q.pop(), Some((t, 'b')), "start bucket {start_bucket}, {ahead} ahead");
-                assert_eq!(q.pop(), Some((start + turn + 5, 'c')));
-                assert_eq!(q.pop(), None);
+        for shift in FINEST_SHIFT..=COARSEST_SHIFT {
+            let width = 1u64 << shift;
+            let buckets = 1u64 << (HORIZON_SHIFT - shift);
+            let turn = buckets * width;
+            for start_bucket in [buckets - 1, buckets - 70, 2 * buckets - 3] {
+                let start = start_bucket * width;
+                for ahead in [1, 2, 63, 64, 65, 4095, buckets / 2, buckets - 2, buckets - 1] {
+                    let mut q = with_shift(shift);
+                    q.push(start, 'a');
+                    assert_eq!(q.pop(), Some((start, 'a')));
+                    let t = start + ahead * width;
+                    q.push(t, 'b');
+                    q.push(start + turn + 5, 'c'); // beyond the horizon: the overflow heap
+                    assert_eq!(q.pop(), Some((t, 'b')), "shift {shift}, start bucket {start_bucket}, {ahead} ahead");
+                    assert_eq!(q.pop(), Some((start + turn + 5, 'c')));
+                    assert_eq!(q.pop(), None);
+                    assert_eq!(q.shift, shift, "three events do not grow the wheel");
+                }
             }
         }
+    }
+
+    /// Keeps `in_flight` events queued, each popped one replaced by one 1–10 ms later (the
+    /// benchmark's workload), checking every pop against a plain heap on (time, seq); returns the
+    /// queue. It starts with at most 400 and adds the rest while it runs, some of them into the
+    /// buckets already gathered (0–300 µs ahead), so that the wheel grows mid-run.
+    fn steady_state(in_flight: u64, pops: u64) -> EventQueue<u64> {
+        let mut rng = Rng::new(in_flight);
+        let mut q = EventQueue::new();
+        let mut reference = BinaryHeap::new();
+        let mut seq = 0u64;
+        let mut push = |q: &mut EventQueue<u64>, reference: &mut BinaryHeap<_>, t: u64| {
+            q.push(t, seq);
+            reference.push(std::cmp::Reverse((t, seq)));
+            seq += 1;
+        };
+        for _ in 0..in_flight.min(400) {
+            push(&mut q, &mut reference, rng.between(1_000_000, 10_000_000));
+        }
+        for _ in 0..pops {
+            let std::cmp::Reverse(want) = reference.pop().expect("never empty");
+            assert_eq!(q.pop(), Some(want));
+            push(&mut q, &mut reference, want.0 + rng.between(1_000_000, 10_000_000));
+            if (reference.len() as u64) < in_flight {
+                let ahead = if rng.chance(0.5) { rng.between(0, 300_000) } else { rng.between(1_000_000, 10_000_000) };
+                push(&mut q, &mut reference, want.0 + ahead);
+            }
+        }
+        assert_eq!(reference.len() as u64, in_flight);
+        q
+    }
+
+    /// The wheel starts coarse and stays so for a few hundred events; thousands make it grow,
+    /// bucket width by bucket width, to the finest, with every pop still in (time, seq) order
+    /// across each regrouping. A reset returns it to the coarse wheel.
+    #[test]
+    fn the_wheel_is_sized_to_the_events_it_holds() {
+        let wheel_bytes =
+            |shift: u32| (1usize << (HORIZON_SHIFT - shift)) * 4 + (1usize << (HORIZON_SHIFT - shift - 6)) * 8;
+        let coarse = wheel_bytes(COARSEST_SHIFT);
+        let q = steady_state(400, 20_000);
+        assert_eq!((q.shift, q.wheel_bytes()), (COARSEST_SHIFT, coarse));
+        let mut q = steady_state(4_000, 20_000);
+        let finest = wheel_bytes(FINEST_SHIFT);
+        assert_eq!((q.shift, q.wheel_bytes()), (FINEST_SHIFT, finest));
+        q.drain_sorted();
+        q.reset();
+        assert_eq!((q.shift, q.wheel_bytes()), (COARSEST_SHIFT, 0));
     }
 
     /// Crowded buckets (more keys than a block holds, as in a lock-step round) and runs of
@@ -524,7 +657,7 @@ mod tests {
     /// crowded ones between pops.
     #[test]
     fn crowded_buckets_pop_in_order() {
-        let width = 1u64 << WIDTH_SHIFT;
+        let width = 1u64 << FINEST_SHIFT;
         let mut rng = Rng::new(11);
         let mut q = EventQueue::new();
         let mut reference = BinaryHeap::new();
