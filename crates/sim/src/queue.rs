@@ -328,24 +328,51 @@ impl<E> EventQueue<E> {
                 }
                 continue;
             }
-            // Take the buckets' heads first, starting each one's load, then walk their lists.
+            // Take the buckets' heads first, starting each one's load, then walk their lists. The
+            // buckets are taken a bitmap word at a time: the word is read once, its bits taken in
+            // order, and written back once.
             let mut heads = [NIL; GATHER_BUCKETS];
+            let mut taken = 0;
             let first = self.next_occupied().expect("a non-empty wheel");
-            let mut next = first;
-            for (i, head) in heads.iter_mut().enumerate() {
-                self.cursor = next;
-                let b = (next & self.mask) as usize;
-                self.occupied[b / 64] &= !(1 << (b % 64));
-                if self.occupied[b / 64] == 0 {
+            let span = 1u64 << (GATHER_SPAN_SHIFT - self.shift);
+            let mut at = first;
+            loop {
+                let b = (at & self.mask) as usize;
+                let word = self.occupied[b / 64];
+                // Bucket `at` and the occupied ones after it in its word. They are `at + k`, not a
+                // turn earlier: those would lie between the cursor and `at`, which are empty.
+                let mut bits = word & (!0u64 << (b % 64));
+                let base = at - (b % 64) as u64;
+                let mut full = false;
+                while bits != 0 {
+                    let bit = bits.trailing_zeros() as usize;
+                    let bucket = base + bit as u64;
+                    if bucket - first >= span {
+                        full = true;
+                        break;
+                    }
+                    bits &= bits - 1;
+                    self.cursor = bucket;
+                    let head = std::mem::replace(&mut self.heads[b / 64 * 64 + bit], NIL);
+                    self.prefetch_head(head);
+                    heads[taken] = head;
+                    taken += 1;
+                    if taken == GATHER_BUCKETS {
+                        full = true;
+                        break;
+                    }
+                }
+                // Clear what was taken: the bits below `at` and those left in `bits` stay.
+                let left = word & !(!0u64 << (b % 64)) | bits;
+                self.occupied[b / 64] = left;
+                if left == 0 {
                     self.summary[b / 64 / 64] &= !(1 << (b / 64 % 64));
                 }
-                *head = std::mem::replace(&mut self.heads[b], NIL);
-                self.prefetch_head(*head);
-                if i + 1 == GATHER_BUCKETS {
+                if full {
                     break;
                 }
                 match self.next_occupied() {
-                    Some(after) if after - first < 1 << (GATHER_SPAN_SHIFT - self.shift) => next = after,
+                    Some(after) if after - first < span => at = after,
                     _ => break,
                 }
             }
@@ -354,7 +381,10 @@ impl<E> EventQueue<E> {
             // a sort. (time, seq) is unique, so an unstable sort is deterministic; one 128-bit key
             // compares in two instructions and one branch.
             let before = self.current.len();
-            for head in heads.into_iter().rev().filter(|h| *h != NIL) {
+            // By index, four bytes at a time: copying the array whole would load it 16 bytes at a
+            // time straight after its 4-byte stores, which the store buffer cannot forward.
+            for k in (0..taken).rev() {
+                let head = heads[k];
                 if head & LEN_MASK == 0 {
                     // One event, no block.
                     self.current.push(self.slots[(head >> HEAD_SHIFT) as usize].entry);
