@@ -141,6 +141,8 @@ pub(crate) struct EventQueue<E> {
     shift: u32,
     /// The number of buckets less one.
     mask: u64,
+    /// The wheel grows when it holds more events than this (`usize::MAX` at the finest width).
+    grow_above: usize,
     /// The newest block of buckets `cursor + 1 ..= cursor + mask`, by absolute number modulo the
     /// number of buckets, as `index << HEAD_SHIFT | slots in it` (`NIL` if empty), so that a push
     /// need not load the block to find its free place; a bucket of one event holds its slot index
@@ -172,6 +174,7 @@ impl<E> EventQueue<E> {
             cursor: 0,
             shift: COARSEST_SHIFT,
             mask: (1 << (HORIZON_SHIFT - COARSEST_SHIFT)) - 1,
+            grow_above: Self::grow_above(COARSEST_SHIFT),
             // Allocated on first use, so an idle queue (or a run that never looks far ahead) costs
             // nothing to build and drop.
             heads: Vec::new(),
@@ -229,8 +232,11 @@ impl<E> EventQueue<E> {
             if head == NIL {
                 // An empty bucket: its one slot index goes in the head itself, with no block.
                 self.heads[b] = slot << HEAD_SHIFT;
-                self.occupied[b / 64] |= 1 << (b % 64);
-                self.summary[b / 64 / 64] |= 1 << (b / 64 % 64);
+                let word = self.occupied[b / 64];
+                if word == 0 {
+                    self.summary[b / 64 / 64] |= 1 << (b / 64 % 64);
+                }
+                self.occupied[b / 64] = word | 1 << (b % 64);
             } else if len == 0 {
                 // A second event: both slot indices move into a new block.
                 let id = self.new_block();
@@ -246,12 +252,17 @@ impl<E> EventQueue<E> {
                 self.heads[b] = id << HEAD_SHIFT | 1;
             }
             self.in_wheel += 1;
-            if self.in_wheel > (self.mask as usize + 1) >> GROW_DENSITY_SHIFT && self.shift > FINEST_SHIFT {
+            if self.in_wheel > self.grow_above {
                 self.grow();
             }
         } else {
             self.overflow.push(entry);
         }
+    }
+
+    /// How many events the wheel holds at most at bucket width 2^shift before it grows.
+    const fn grow_above(shift: u32) -> usize {
+        if shift > FINEST_SHIFT { 1 << (HORIZON_SHIFT - shift - GROW_DENSITY_SHIFT) } else { usize::MAX }
     }
 
     /// A block off the free list, or a new one.
@@ -459,6 +470,7 @@ impl<E> EventQueue<E> {
         self.in_wheel = 0;
         self.shift -= 1;
         self.mask = self.mask << 1 | 1;
+        self.grow_above = Self::grow_above(self.shift);
         self.cursor = self.cursor << 1 | 1;
         self.heads = vec![NIL; self.mask as usize + 1];
         self.occupied = vec![0; (self.mask as usize + 1) / 64];
@@ -541,6 +553,7 @@ impl<E> EventQueue<E> {
             (self.heads, self.occupied) = (Vec::new(), Vec::new());
             self.shift = COARSEST_SHIFT;
             self.mask = (1 << (HORIZON_SHIFT - COARSEST_SHIFT)) - 1;
+            self.grow_above = Self::grow_above(COARSEST_SHIFT);
         }
         self.seq = 0;
         self.peak = 0;
@@ -603,7 +616,7 @@ mod tests {
     /// A queue whose wheel starts at bucket width 2^shift.
     fn with_shift<E>(shift: u32) -> EventQueue<E> {
         let mut q = EventQueue::new();
-        (q.shift, q.mask) = (shift, (1 << (HORIZON_SHIFT - shift)) - 1);
+        (q.shift, q.mask, q.grow_above) = (shift, (1 << (HORIZON_SHIFT - shift)) - 1, EventQueue::<E>::grow_above(shift));
         q
     }
 
