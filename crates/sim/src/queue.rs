@@ -8,7 +8,7 @@
 //! bucket's occupancy bit — and touches no per-bucket vector. A bucket of one event (the common
 //! case: buckets are fine, and a sparse wheel has many more of them than events) keeps that event's
 //! slot index in its head word and has no block; its second event moves both into one. When the
-//! cursor moves on it takes the next occupied buckets (up to 8 within 256 µs, so that their first
+//! cursor moves on it takes the next occupied buckets (up to 16 within 262 µs, so that their first
 //! blocks load in parallel and a sparse wheel's cost of moving on is shared by several events),
 //! gathers their keys into `current` and sorts each bucket's (buckets are fine enough that most
 //! hold one event, so most sorts are trivial), then pops from its end. The list links slots through
@@ -98,7 +98,7 @@ const _: () = assert!(BLOCK_KEYS < 1 << HEAD_SHIFT && SLOT_BITS + HEAD_SHIFT < 3
 const PREFETCH_AHEAD: usize = 4;
 /// The most buckets gathered at once, so that their first blocks load in parallel and the
 /// prefetching of events runs on across bucket boundaries...
-const GATHER_BUCKETS: usize = 8;
+const GATHER_BUCKETS: usize = 16;
 /// ...within 2^this ns of the first (about 262 µs): an event pushed into a gathered bucket goes
 /// into the side heap, so the gathered span stays short next to network delays. Wide enough that a
 /// sparse wheel (400 events spread over 9 ms: one every 22 µs) still gathers several buckets at a
