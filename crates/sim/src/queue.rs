@@ -616,7 +616,8 @@ mod tests {
     /// A queue whose wheel starts at bucket width 2^shift.
     fn with_shift<E>(shift: u32) -> EventQueue<E> {
         let mut q = EventQueue::new();
-        (q.shift, q.mask, q.grow_above) = (shift, (1 << (HORIZON_SHIFT - shift)) - 1, EventQueue::<E>::grow_above(shift));
+        (q.shift, q.mask, q.grow_above) =
+            (shift, (1 << (HORIZON_SHIFT - shift)) - 1, EventQueue::<E>::grow_above(shift));
         q
     }
 
