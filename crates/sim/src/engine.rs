@@ -941,26 +941,42 @@ impl<'s, N: Node> Engine<'s, N> {
         // In order, popped off the reversed list: cheaper than a draining iterator for the one or
         // two effects a handler usually leaves.
         self.effects.reverse();
-        while let Some(effect) = self.effects.pop() {
-            self.apply(i, effect);
+        while let Some(last) = self.effects.last() {
+            match last {
+                Effect::Send { to, msg } => {
+                    // Marshalled where the handler left it, read field by field: moving the effect
+                    // out whole would load it in 8-byte words straight after the handler's
+                    // narrower stores, which the store buffer cannot forward. Most messages fit
+                    // the payload's inline buffer.
+                    let to = *to;
+                    match codec::encode_small(msg) {
+                        Some((buf, len)) => {
+                            self.effects.truncate(self.effects.len() - 1);
+                            self.transmit(id, to, Payload::from_buf_and_len(buf, len));
+                        }
+                        None => {
+                            let bytes = Payload::from_vec(codec::encode(msg));
+                            self.effects.truncate(self.effects.len() - 1);
+                            self.transmit_large(id, to, bytes);
+                        }
+                    }
+                }
+                _ => {
+                    let effect = self.effects.pop().expect("an effect is left");
+                    self.apply(i, effect);
+                }
+            }
         }
     }
 
-    /// One effect of node `i`'s handler. Always inlined into `dispatch`, its one caller, so that
-    /// a send goes from the handler's effect list to the queue without a call.
+    /// One effect of node `i`'s handler other than [`Effect::Send`], which `dispatch` marshals in
+    /// place. Always inlined into `dispatch`, its one caller.
     #[inline(always)]
     fn apply(&mut self, i: usize, effect: Effect<N>) {
         let id = NodeId::from(i);
         match effect {
-            Effect::Send { to, msg } => {
-                // Most messages fit the payload's inline buffer: marshal straight into it.
-                let bytes = match codec::encode_small(&msg) {
-                    Some((buf, len)) => Payload::from_buf_and_len(buf, len),
-                    None => Payload::from_vec(codec::encode(&msg)),
-                };
-                self.transmit(id, to, bytes);
-            }
-            Effect::SendBytes { to, bytes } => self.transmit(id, to, Payload::from_vec(bytes)),
+            Effect::Send { .. } => unreachable!("dispatch marshals sends in place"),
+            Effect::SendBytes { to, bytes } => self.transmit_large(id, to, Payload::from_vec(bytes)),
             Effect::SetTimer { timer, after } => {
                 self.generation += 1;
                 let generation = self.generation;
@@ -996,6 +1012,12 @@ impl<'s, N: Node> Engine<'s, N> {
                 self.record(|| RecordKind::Output { node: id, index });
             }
         }
+    }
+
+    /// [`Engine::transmit`] out of line, for messages too long for the inline payload.
+    #[inline(never)]
+    fn transmit_large(&mut self, from: NodeId, to: NodeId, bytes: Payload) {
+        self.transmit(from, to, bytes);
     }
 
     /// One transmission from `from` to `to`: the network model decides its fate.
