@@ -95,7 +95,7 @@ const HEAD_SHIFT: u32 = 2;
 const LEN_MASK: u32 = (1 << HEAD_SHIFT) - 1;
 const _: () = assert!(BLOCK_KEYS < 1 << HEAD_SHIFT && SLOT_BITS + HEAD_SHIFT < 32);
 /// How many pops ahead the queue prefetches an event's slot.
-const PREFETCH_AHEAD: usize = 4;
+const PREFETCH_AHEAD: usize = 8;
 /// The most buckets gathered at once, so that their first blocks load in parallel and the
 /// prefetching of events runs on across bucket boundaries...
 const GATHER_BUCKETS: usize = 16;
