@@ -330,9 +330,17 @@ enum Event<T> {
     PartitionEnd(u32),
 }
 
-enum Input<N: Node> {
+enum Input<'a, N: Node> {
     Start,
-    Message(NodeId, N::Msg),
+    /// A message that reached `to` and is yet to be decoded: `dispatch` decodes it where the
+    /// handler runs (see there).
+    Arrival {
+        from: NodeId,
+        to: NodeId,
+        msg: u64,
+        sent_at: u64,
+        bytes: &'a [u8],
+    },
     Timer(N::Timer),
     Recover,
 }
@@ -706,24 +714,7 @@ impl<'s, N: Node> Engine<'s, N> {
                 None => {}
             }
         }
-        let decoded = codec::decode::<N::Msg>(&bytes);
-        match decoded {
-            Ok(m) => {
-                self.c.delivered += 1;
-                self.c.bytes_delivered += bytes.len() as u64;
-                // The histogram's range covers every latency a run can produce; saturate rather than fail.
-                let latency = (self.now - sent_at).max(1);
-                self.latency.record(latency);
-                if let Some(r) = &mut self.records {
-                    r.push_deliver(self.now, from, to, msg, sent_at);
-                }
-                self.dispatch(to.index(), Input::Message(from, m));
-            }
-            Err(_) => {
-                self.c.corrupt += 1;
-                self.drop_msg(from, to, msg, DropReason::Corrupt);
-            }
-        }
+        self.dispatch(to.index(), Input::Arrival { from, to, msg, sent_at, bytes: &bytes });
     }
 
     fn drop_msg(&mut self, from: NodeId, to: NodeId, msg: u64, reason: DropReason) {
@@ -909,18 +900,49 @@ impl<'s, N: Node> Engine<'s, N> {
     /// Calls one handler of node `i` and interprets its effects. Not reentrant: interpreting an
     /// effect never calls a handler, so the effects are left in (and taken from) `self.effects`
     /// directly.
-    fn dispatch(&mut self, i: usize, input: Input<N>) {
+    fn dispatch(&mut self, i: usize, input: Input<'_, N>) {
         debug_assert!(self.effects.is_empty(), "dispatch is not reentrant");
         let id = NodeId::from(i);
         let local = Time(self.slots[i].local(self.now));
-        {
+        if let Input::Arrival { from, to, msg, sent_at, bytes } = input {
+            // Decoded here and handed straight to the handler, which reads it field by field
+            // where the decoder wrote it: moving it whole into another value first would load it
+            // in 16-byte words straight after the decoder's narrower stores, which the store
+            // buffer cannot forward.
+            let Ok(m) = codec::decode::<N::Msg>(bytes) else {
+                self.c.corrupt += 1;
+                self.drop_msg(from, to, msg, DropReason::Corrupt);
+                return;
+            };
+            self.c.delivered += 1;
+            self.c.bytes_delivered += bytes.len() as u64;
+            // The histogram's range covers every latency a run can produce; saturate rather than fail.
+            self.latency.record((self.now - sent_at).max(1));
+            if let Some(r) = &mut self.records {
+                r.push_deliver(self.now, from, to, msg, sent_at);
+            }
+            let Slot { node, rng, .. } = &mut self.slots[i];
+            let mut ctx = Context::new(id, &self.peers[i], local, rng, &mut self.effects);
+            match node {
+                Some(node) => {
+                    node.on_message(from, m, &mut ctx);
+                    if cfg!(debug_assertions) {
+                        node.invariants();
+                    }
+                }
+                None => {
+                    let strategy = self.strategy.as_mut().expect("a node without a protocol value is Byzantine");
+                    strategy.on_message(from, m, &mut ctx);
+                }
+            }
+        } else {
             let Slot { node, rng, durable, .. } = &mut self.slots[i];
             let mut ctx = Context::new(id, &self.peers[i], local, rng, &mut self.effects);
             match node {
                 Some(node) => {
                     match input {
                         Input::Start => node.on_start(&mut ctx),
-                        Input::Message(from, msg) => node.on_message(from, msg, &mut ctx),
+                        Input::Arrival { .. } => unreachable!("handled above"),
                         Input::Timer(timer) => node.on_timer(timer, &mut ctx),
                         Input::Recover => node.on_recover(durable, &mut ctx),
                     }
@@ -932,7 +954,7 @@ impl<'s, N: Node> Engine<'s, N> {
                     let strategy = self.strategy.as_mut().expect("a node without a protocol value is Byzantine");
                     match input {
                         Input::Start | Input::Recover => strategy.on_start(&mut ctx),
-                        Input::Message(from, msg) => strategy.on_message(from, msg, &mut ctx),
+                        Input::Arrival { .. } => unreachable!("handled above"),
                         Input::Timer(timer) => strategy.on_timer(timer, &mut ctx),
                     }
                 }
