@@ -905,10 +905,9 @@ impl<'s, N: Node> Engine<'s, N> {
         let id = NodeId::from(i);
         let local = Time(self.slots[i].local(self.now));
         if let Input::Arrival { from, to, msg, sent_at, bytes } = input {
-            // Decoded here and handed straight to the handler, which reads it field by field
-            // where the decoder wrote it: moving it whole into another value first would load it
-            // in 16-byte words straight after the decoder's narrower stores, which the store
-            // buffer cannot forward.
+            // Decoded here and handed straight to the handler, not moved whole into another value
+            // first: that move loaded it in 16-byte words straight after the decoder's narrower
+            // stores, which the store buffer cannot forward.
             let Ok(m) = codec::decode::<N::Msg>(bytes) else {
                 self.c.corrupt += 1;
                 self.drop_msg(from, to, msg, DropReason::Corrupt);
@@ -1036,7 +1035,8 @@ impl<'s, N: Node> Engine<'s, N> {
         }
     }
 
-    /// [`Engine::transmit`] out of line, for messages too long for the inline payload.
+    /// [`Engine::transmit`] out of line, for messages too long for the inline payload and for raw
+    /// bytes: the common case keeps its own inlined copy.
     #[inline(never)]
     fn transmit_large(&mut self, from: NodeId, to: NodeId, bytes: Payload) {
         self.transmit(from, to, bytes);
