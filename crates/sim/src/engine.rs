@@ -332,11 +332,10 @@ enum Event<T> {
 
 enum Input<'a, N: Node> {
     Start,
-    /// A message that reached `to` and is yet to be decoded: `dispatch` decodes it where the
+    /// A message that reached the node and is yet to be decoded: `dispatch` decodes it where the
     /// handler runs (see there).
     Arrival {
         from: NodeId,
-        to: NodeId,
         msg: u64,
         sent_at: u64,
         bytes: &'a [u8],
@@ -714,7 +713,7 @@ impl<'s, N: Node> Engine<'s, N> {
                 None => {}
             }
         }
-        self.dispatch(to.index(), Input::Arrival { from, to, msg, sent_at, bytes: &bytes });
+        self.dispatch(to.index(), Input::Arrival { from, msg, sent_at, bytes: &bytes });
     }
 
     fn drop_msg(&mut self, from: NodeId, to: NodeId, msg: u64, reason: DropReason) {
@@ -904,13 +903,13 @@ impl<'s, N: Node> Engine<'s, N> {
         debug_assert!(self.effects.is_empty(), "dispatch is not reentrant");
         let id = NodeId::from(i);
         let local = Time(self.slots[i].local(self.now));
-        if let Input::Arrival { from, to, msg, sent_at, bytes } = input {
+        if let Input::Arrival { from, msg, sent_at, bytes } = input {
             // Decoded here and handed straight to the handler, not moved whole into another value
             // first: that move loaded it in 16-byte words straight after the decoder's narrower
             // stores, which the store buffer cannot forward.
             let Ok(m) = codec::decode::<N::Msg>(bytes) else {
                 self.c.corrupt += 1;
-                self.drop_msg(from, to, msg, DropReason::Corrupt);
+                self.drop_msg(from, id, msg, DropReason::Corrupt);
                 return;
             };
             self.c.delivered += 1;
@@ -918,7 +917,7 @@ impl<'s, N: Node> Engine<'s, N> {
             // The histogram's range covers every latency a run can produce; saturate rather than fail.
             self.latency.record((self.now - sent_at).max(1));
             if let Some(r) = &mut self.records {
-                r.push_deliver(self.now, from, to, msg, sent_at);
+                r.push_deliver(self.now, from, id, msg, sent_at);
             }
             let Slot { node, rng, .. } = &mut self.slots[i];
             let mut ctx = Context::new(id, &self.peers[i], local, rng, &mut self.effects);
