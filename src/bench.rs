@@ -49,6 +49,11 @@ pub(crate) enum BenchCommand {
         /// Repetitions; the best is reported, and every one is listed.
         #[arg(long, default_value_t = 3)]
         repeat: u32,
+        /// Untimed runs of the same workload, each on a simulator of its own, before the timed
+        /// ones: the timed runs then start on a warm process (the peers' harnesses in
+        /// bench/compare take the same flag).
+        #[arg(long, default_value_t = 0)]
+        warmup: u32,
         /// The seed.
         #[arg(long, default_value_t = 1)]
         seed: u64,
@@ -62,7 +67,7 @@ pub(crate) fn run(cmd: &BenchCommand) -> anyhow::Result<ExitCode> {
     match *cmd {
         BenchCommand::Generals { json, signatures } => generals(json, signatures),
         BenchCommand::Rpc(ref args) => crate::bench_rpc::run(args),
-        BenchCommand::Sim { nodes, in_flight, deliveries, trace_memory, bandwidth, repeat, seed, json } => {
+        BenchCommand::Sim { nodes, in_flight, deliveries, trace_memory, bandwidth, repeat, warmup, seed, json } => {
             let mut config = SimConfig::new(nodes);
             config.link.latency = Latency::uniform(Duration::from_millis(1), Duration::from_millis(10));
             if !bandwidth {
@@ -71,7 +76,15 @@ pub(crate) fn run(cmd: &BenchCommand) -> anyhow::Result<ExitCode> {
             // The run ends at the event limit: with no timers, every event is one delivery.
             config.limits = Limits { time_max: Duration::from_secs(1 << 30), events_max: deliveries };
             let pp = PingPongConfig { in_flight, pings_max: None, retransmit: None, report: false };
-            let mut sim = Simulation::new(config, move |_| PingPong::new(pp.clone(), nodes))?.recording(trace_memory);
+            let simulation = || -> anyhow::Result<Simulation<PingPong>> {
+                let pp = pp.clone();
+                Ok(Simulation::new(config.clone(), move |_| PingPong::new(pp.clone(), nodes))?.recording(trace_memory))
+            };
+            for _ in 0..warmup {
+                let run = simulation()?.run(seed);
+                anyhow::ensure!(run.summary.counters.delivered == deliveries, "the workload stopped early");
+            }
+            let mut sim = simulation()?;
             let mut rates = Vec::new();
             let mut last = None;
             for _ in 0..repeat.max(1) {
@@ -93,6 +106,7 @@ pub(crate) fn run(cmd: &BenchCommand) -> anyhow::Result<ExitCode> {
                 "trace_memory": trace_memory,
                 "bandwidth_modelled": bandwidth,
                 "deliveries_per_sec": best,
+                "warmup_runs": warmup,
                 "runs_deliveries_per_sec": rates,
                 "wall_s_last": wall,
                 "virtual_s": run.summary.virtual_ns as f64 / 1e9,

@@ -158,11 +158,15 @@ fn bench_reports_deliveries_per_second() {
         "--deliveries",
         "20000",
         "--repeat",
+        "2",
+        "--warmup",
         "1",
         "--json",
     ]));
     assert!(v["deliveries_per_sec"].as_f64().unwrap() > 0.0);
     assert_eq!(v["deliveries"], 20000);
+    assert_eq!(v["warmup_runs"], 1);
+    assert_eq!(v["runs_deliveries_per_sec"].as_array().map(Vec::len), Some(2), "warm-up runs are not listed: {v}");
 }
 
 /// `herald bench rpc`'s fields, with callers sharing connections and with one connection each; with

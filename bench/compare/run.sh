@@ -8,6 +8,8 @@
 #   DELIVERIES=1000000 deliveries per run
 #   REPS=3             runs per (peer, W); the table shows median and best
 #   SEED=1             simulation seed (same for every peer)
+#   WARMUP=1           untimed runs of the workload in each process before its timed one
+#                      (0: every timed run starts on a cold process; see README.md)
 #   HERALD=1           set to 0 to skip Herald
 #   HERALD_DIR=../..   the Herald checkout whose `bench sim` is measured
 set -uo pipefail
@@ -16,6 +18,7 @@ WS=${WS:-"20 200"}
 DELIVERIES=${DELIVERIES:-1000000}
 REPS=${REPS:-3}
 SEED=${SEED:-1}
+WARMUP=${WARMUP:-1}
 HERALD=${HERALD:-1}
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -66,7 +69,7 @@ measure() {
 declare -A RATE
 LABELS=("baseline" "turmoil" "madsim" "madsim-1rx" "herald" "herald-trace-memory")
 for w in $WS; do
-    common=(--in-flight "$w" --deliveries "$DELIVERIES" --seed "$SEED")
+    common=(--in-flight "$w" --deliveries "$DELIVERIES" --seed "$SEED" --warmup "$WARMUP")
     echo "== W=$w" >&2
     RATE[baseline,$w]=$(measure baseline "$w" target/release/bench-baseline "${common[@]}")
     RATE[turmoil,$w]=$(measure turmoil "$w" target/release/bench-turmoil "${common[@]}")
@@ -74,9 +77,9 @@ for w in $WS; do
     # Informational: madsim with one recv→reply loop per node (see README).
     RATE[madsim-1rx,$w]=$(measure madsim-1rx "$w" target/madsim/release/bench-madsim "${common[@]}" --receivers 1)
     if [ "$herald_ok" = 1 ]; then
-        # One run per process, like every peer: `bench sim` would otherwise report the best of
-        # three in-process runs, whose later ones are warm.
-        herald=(cargo run --release -q -- bench sim --nodes 5 --in-flight "$w" --deliveries "$DELIVERIES" --repeat 1 --json)
+        # One timed run per process, after the same warm-up, like every peer: `bench sim` would
+        # otherwise report the best of three in-process runs.
+        herald=(cargo run --release -q -- bench sim --nodes 5 --in-flight "$w" --deliveries "$DELIVERIES" --seed "$SEED" --repeat 1 --warmup "$WARMUP" --json)
         RATE[herald,$w]=$(cd "$ROOT" && measure herald "$w" "${herald[@]}")
         RATE[herald-trace-memory,$w]=$(cd "$ROOT" && measure herald-trace-memory "$w" "${herald[@]}" --trace-memory)
     fi
@@ -85,9 +88,9 @@ done
 ratio() { [ -n "$1" ] && [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2fx", a / b}' || echo "-"; }
 
 echo
-echo "5 nodes, all-to-all ping-pong, latency 1-10 ms, $DELIVERIES deliveries, seed $SEED, $REPS runs each"
+echo "5 nodes, all-to-all ping-pong, latency 1-10 ms, $DELIVERIES deliveries, seed $SEED, $REPS runs each, $WARMUP warm-up run(s) before each"
 echo "($(nproc) cores; load before table: $(cut -d' ' -f1-3 /proc/loadavg); raw runs: $RESULTS)"
-echo "Ratios compare best runs; every process, Herald's too, makes one run."
+echo "Ratios compare best runs; every process, Herald's too, times one run."
 echo
 best() { cut -d' ' -f2 <<<"${RATE[$1,$2]:-}"; }
 printf '%-20s %5s %14s %14s %11s %11s\n' peer W "median dlv/s" "best dlv/s" "vs turmoil" "vs madsim"

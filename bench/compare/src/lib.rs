@@ -25,6 +25,10 @@ pub struct Args {
     pub seed: u64,
     /// madsim only: receive tasks per node (default `8 * in_flight`).
     pub receivers: Option<usize>,
+    /// Untimed runs of the whole workload (a fresh simulator each) before the
+    /// timed one, so that the timed run starts on a warm process: see
+    /// README.md, "Warm-up".
+    pub warmup: u32,
 }
 
 impl Args {
@@ -36,6 +40,7 @@ impl Args {
             deliveries: 1_000_000,
             seed: 1,
             receivers: None,
+            warmup: 0,
         };
         let mut it = std::env::args().skip(1);
         while let Some(flag) = it.next() {
@@ -51,6 +56,7 @@ impl Args {
                 "--deliveries" => args.deliveries = parse(&value),
                 "--seed" => args.seed = parse(&value),
                 "--receivers" => args.receivers = Some(parse(&value) as usize),
+                "--warmup" => args.warmup = parse(&value) as u32,
                 _ => usage(&format!("unknown flag {flag}")),
             }
         }
@@ -62,7 +68,7 @@ impl Args {
 }
 
 fn usage(err: &str) -> ! {
-    eprintln!("error: {err}\nusage: bench-<peer> [--in-flight W] [--deliveries D] [--seed S] [--receivers R (madsim)]");
+    eprintln!("error: {err}\nusage: bench-<peer> [--in-flight W] [--deliveries D] [--seed S] [--warmup N] [--receivers R (madsim)]");
     std::process::exit(2)
 }
 
@@ -127,6 +133,15 @@ impl Node {
     }
 }
 
+/// Runs `once` `args.warmup` times untimed, then once more, and returns that
+/// last run's (deliveries, wall time, virtual time).
+pub fn after_warmup(args: &Args, mut once: impl FnMut() -> (u64, Duration, Duration)) -> (u64, Duration, Duration) {
+    for _ in 0..args.warmup {
+        once();
+    }
+    once()
+}
+
 /// Prints one JSON object on stdout (what run.sh parses) and a readable line
 /// on stderr. `virtual_time` lets a reader check that the peers really ran
 /// the same workload: with a 5.5 ms mean one-way latency every peer should
@@ -135,11 +150,12 @@ pub fn report(peer: &str, args: &Args, deliveries: u64, wall: Duration, virtual_
     let per_sec = deliveries as f64 / wall.as_secs_f64();
     let virt_rate = deliveries as f64 / virtual_time.as_secs_f64();
     println!(
-        "{{\"peer\":\"{peer}\",\"nodes\":{NODES},\"in_flight\":{},\"seed\":{},\"deliveries\":{deliveries},\
+        "{{\"peer\":\"{peer}\",\"nodes\":{NODES},\"in_flight\":{},\"seed\":{},\"warmup\":{},\"deliveries\":{deliveries},\
          \"wall_secs\":{:.6},\"virtual_secs\":{:.6},\"deliveries_per_sec\":{per_sec:.0},\
          \"deliveries_per_virtual_sec\":{virt_rate:.0}}}",
         args.in_flight,
         args.seed,
+        args.warmup,
         wall.as_secs_f64(),
         virtual_time.as_secs_f64(),
     );

@@ -2,7 +2,7 @@
 //! (time, seq, event). No tasks, no sockets, no marshalling — just the
 //! scheduling work any simulator of this workload must do.
 
-use herald_bench_compare::{report, Args, Msg, Node, LATENCY_MAX, LATENCY_MIN, NODES};
+use herald_bench_compare::{after_warmup, report, Args, Msg, Node, LATENCY_MAX, LATENCY_MIN, NODES};
 use std::{
     cmp::Reverse,
     collections::BinaryHeap,
@@ -37,6 +37,12 @@ struct Event {
 
 fn main() {
     let args = Args::from_env();
+    let (delivered, wall, virtual_time) = after_warmup(&args, || run(&args));
+    report("baseline", &args, delivered, wall, virtual_time);
+}
+
+/// One run of the workload: (deliveries, wall time, virtual time).
+fn run(args: &Args) -> (u64, Duration, Duration) {
     let (lo, hi) = (LATENCY_MIN.as_nanos() as u64, LATENCY_MAX.as_nanos() as u64);
     let start = Instant::now();
 
@@ -79,11 +85,5 @@ fn main() {
         send(&mut queue, now, ev.to as usize, ev.from as usize, reply);
     }
 
-    report(
-        "baseline",
-        &args,
-        delivered,
-        start.elapsed(),
-        Duration::from_nanos(now),
-    );
+    (delivered, start.elapsed(), Duration::from_nanos(now))
 }

@@ -20,7 +20,7 @@
 #[cfg(not(madsim))]
 compile_error!("bench-madsim needs the simulator: build with RUSTFLAGS=\"--cfg madsim\"");
 
-use herald_bench_compare::{report, Args, Msg, Node, LATENCY_MAX, LATENCY_MIN, NODES, PORT};
+use herald_bench_compare::{after_warmup, report, Args, Msg, Node, LATENCY_MAX, LATENCY_MIN, NODES, PORT};
 use madsim::{
     net::UdpSocket,
     runtime::{Handle, Runtime},
@@ -31,12 +31,18 @@ use std::{
         atomic::{AtomicU64, Ordering},
         Arc, Mutex,
     },
-    time::Instant,
+    time::{Duration, Instant},
 };
 use tokio::sync::Notify;
 
 fn main() {
     let args = Args::from_env();
+    let (delivered, wall, virtual_time) = after_warmup(&args, || run(&args));
+    report("madsim", &args, delivered, wall, virtual_time);
+}
+
+/// One run of the workload on a new `Runtime`: (deliveries, wall time, virtual time).
+fn run(args: &Args) -> (u64, Duration, Duration) {
     let receivers = args.receivers.unwrap_or(8 * args.in_flight).max(1);
     let config = madsim::Config {
         net: madsim::net::Config {
@@ -112,11 +118,6 @@ fn main() {
             t0.elapsed()
         }
     });
-    report(
-        "madsim",
-        &args,
-        delivered.load(Ordering::Relaxed),
-        start.elapsed(),
-        virtual_time,
-    );
+    let wall = start.elapsed();
+    (delivered.load(Ordering::Relaxed), wall, virtual_time)
 }

@@ -12,7 +12,7 @@
 //! one-way latency is 5.5 ms like the uniform 1–10 ms of the other peers
 //! (same virtual message rate; the shape differs: whole ms, P(10 ms) ≈ 0.25).
 
-use herald_bench_compare::{report, Args, Msg, Node, LATENCY_MAX, LATENCY_MIN, NODES, PORT};
+use herald_bench_compare::{after_warmup, report, Args, Msg, Node, LATENCY_MAX, LATENCY_MIN, NODES, PORT};
 use std::{
     cell::Cell,
     net::SocketAddr,
@@ -24,8 +24,14 @@ use std::{
 /// turmoil's `1 + min(floor(9·X), 9)` with `X ~ Exp(λ)`.
 const LATENCY_CURVE: f64 = 1.388_151;
 
-fn main() -> turmoil::Result {
+fn main() {
     let args = Args::from_env();
+    let (delivered, wall, virtual_time) = after_warmup(&args, || run(&args).expect("the simulation fails"));
+    report("turmoil", &args, delivered, wall, virtual_time);
+}
+
+/// One run of the workload on a new `Sim`: (deliveries, wall time, virtual time).
+fn run(args: &Args) -> turmoil::Result<(u64, Duration, Duration)> {
     let delivered = Rc::new(Cell::new(0u64));
 
     let mut sim = turmoil::Builder::new()
@@ -80,12 +86,5 @@ fn main() -> turmoil::Result {
     while delivered.get() < args.deliveries {
         sim.step()?;
     }
-    report(
-        "turmoil",
-        &args,
-        delivered.get(),
-        start.elapsed(),
-        sim.elapsed(),
-    );
-    Ok(())
+    Ok((delivered.get(), start.elapsed(), sim.elapsed()))
 }
