@@ -6,7 +6,8 @@
 # Knobs (environment):
 #   WS="20 200"        in-flight pings per peer pair to test
 #   DELIVERIES=1000000 deliveries per run
-#   REPS=3             runs per (peer, W); the table shows median and best
+#   REPS=3             rounds per W, each running every peer once in turn; the table shows
+#                      each peer's median and best
 #   SEED=1             simulation seed (same for every peer)
 #   WARMUP=1           untimed runs of the workload in each process before its timed one
 #                      (0: every timed run starts on a cold process; see README.md)
@@ -50,39 +51,50 @@ field() { grep -o "\"$1\"[[:space:]]*:[[:space:]]*[0-9.eE+-]*" | head -n1 | sed 
 # "median best" of the numbers on stdin.
 stats() { sort -g | awk '{v[NR]=$1} END {if (NR) printf "%.0f %.0f", v[int((NR+1)/2)], v[NR]}'; }
 
-# measure LABEL W CMD...: runs CMD REPS times; echoes "median best"
-# deliveries/s, or nothing if any run failed.
-measure() {
+# once LABEL W CMD...: runs CMD once and appends its deliveries/s to RUNS[LABEL,W], or marks the
+# label failed for this W.
+declare -A RUNS FAILED
+once() {
     local label=$1 w=$2; shift 2
-    local rates="" out rate
-    for _ in $(seq "$REPS"); do
-        if ! out=$(timeout 600 "$@" 2>/dev/null); then return; fi
-        rate=$(field deliveries_per_sec <<<"$out")
-        [ -n "$rate" ] || return
+    local out rate
+    [ -n "${FAILED[$label,$w]:-}" ] && return
+    if out=$(timeout 600 "$@" 2>/dev/null) && rate=$(field deliveries_per_sec <<<"$out") && [ -n "$rate" ]; then
         printf '{"label":"%s","w":%s,"run":%s}\n' "$label" "$w" "$(tr -d '\n' <<<"$out")" >>"$RESULTS"
         echo "  $label W=$w: $rate deliveries/s" >&2
-        rates+="$rate"$'\n'
-    done
-    printf '%s' "$rates" | stats
+        RUNS[$label,$w]+="$rate"$'\n'
+    else
+        FAILED[$label,$w]=1
+    fi
 }
 
+# The peers take turns within each of the REPS rounds, so that a slow phase of the host (they last
+# seconds to minutes here) falls on all of them rather than on whichever ran then.
 declare -A RATE
 LABELS=("baseline" "turmoil" "madsim" "madsim-1rx" "herald" "herald-trace-memory")
 for w in $WS; do
     common=(--in-flight "$w" --deliveries "$DELIVERIES" --seed "$SEED" --warmup "$WARMUP")
-    echo "== W=$w" >&2
-    RATE[baseline,$w]=$(measure baseline "$w" target/release/bench-baseline "${common[@]}")
-    RATE[turmoil,$w]=$(measure turmoil "$w" target/release/bench-turmoil "${common[@]}")
-    RATE[madsim,$w]=$(measure madsim "$w" target/madsim/release/bench-madsim "${common[@]}")
-    # Informational: madsim with one recv→reply loop per node (see README).
-    RATE[madsim-1rx,$w]=$(measure madsim-1rx "$w" target/madsim/release/bench-madsim "${common[@]}" --receivers 1)
-    if [ "$herald_ok" = 1 ]; then
-        # One timed run per process, after the same warm-up, like every peer: `bench sim` would
-        # otherwise report the best of three in-process runs.
-        herald=(cargo run --release -q -- bench sim --nodes 5 --in-flight "$w" --deliveries "$DELIVERIES" --seed "$SEED" --repeat 1 --warmup "$WARMUP" --json)
-        RATE[herald,$w]=$(cd "$ROOT" && measure herald "$w" "${herald[@]}")
-        RATE[herald-trace-memory,$w]=$(cd "$ROOT" && measure herald-trace-memory "$w" "${herald[@]}" --trace-memory)
-    fi
+    # One timed run per process, after the same warm-up, like every peer: `bench sim` would
+    # otherwise report the best of three in-process runs.
+    herald=(cargo run --release -q -- bench sim --nodes 5 --in-flight "$w" --deliveries "$DELIVERIES" --seed "$SEED" --repeat 1 --warmup "$WARMUP" --json)
+    for rep in $(seq "$REPS"); do
+        echo "== W=$w, round $rep of $REPS" >&2
+        once baseline "$w" target/release/bench-baseline "${common[@]}"
+        once turmoil "$w" target/release/bench-turmoil "${common[@]}"
+        once madsim "$w" target/madsim/release/bench-madsim "${common[@]}"
+        # Informational: madsim with one recv→reply loop per node (see README).
+        once madsim-1rx "$w" target/madsim/release/bench-madsim "${common[@]}" --receivers 1
+        if [ "$herald_ok" = 1 ]; then
+            cd "$ROOT"
+            once herald "$w" "${herald[@]}"
+            once herald-trace-memory "$w" "${herald[@]}" --trace-memory
+            cd "$HERE"
+        fi
+    done
+    for label in "${LABELS[@]}"; do
+        if [ -z "${FAILED[$label,$w]:-}" ] && [ -n "${RUNS[$label,$w]:-}" ]; then
+            RATE[$label,$w]=$(printf '%s' "${RUNS[$label,$w]}" | stats)
+        fi
+    done
 done
 
 ratio() { [ -n "$1" ] && [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2fx", a / b}' || echo "-"; }
