@@ -906,7 +906,8 @@ impl<'s, N: Node> Engine<'s, N> {
         if let Input::Arrival { from, msg, sent_at, bytes } = input {
             // Decoded here and handed straight to the handler, not moved whole into another value
             // first: that move loaded it in 16-byte words straight after the decoder's narrower
-            // stores, which the store buffer cannot forward.
+            // stores, which the store buffer cannot forward. (One 8-byte load of that kind is
+            // left; inlining the decoder removes it and gains nothing: docs/benchmarks.md.)
             let Ok(m) = codec::decode::<N::Msg>(bytes) else {
                 self.c.corrupt += 1;
                 self.drop_msg(from, id, msg, DropReason::Corrupt);
