@@ -330,16 +330,9 @@ enum Event<T> {
     PartitionEnd(u32),
 }
 
-enum Input<'a, N: Node> {
+/// A handler call other than an arrival (see [`Engine::deliver`]).
+enum Input<N: Node> {
     Start,
-    /// A message that reached the node and is yet to be decoded: `dispatch` decodes it where the
-    /// handler runs (see there).
-    Arrival {
-        from: NodeId,
-        msg: u64,
-        sent_at: u64,
-        bytes: &'a [u8],
-    },
     Timer(N::Timer),
     Recover,
 }
@@ -713,7 +706,7 @@ impl<'s, N: Node> Engine<'s, N> {
                 None => {}
             }
         }
-        self.dispatch(to.index(), Input::Arrival { from, msg, sent_at, bytes: &bytes });
+        self.deliver(to.index(), from, msg, sent_at, &bytes);
     }
 
     fn drop_msg(&mut self, from: NodeId, to: NodeId, msg: u64, reason: DropReason) {
@@ -896,69 +889,85 @@ impl<'s, N: Node> Engine<'s, N> {
         }
     }
 
-    /// Calls one handler of node `i` and interprets its effects. Not reentrant: interpreting an
-    /// effect never calls a handler, so the effects are left in (and taken from) `self.effects`
-    /// directly.
-    fn dispatch(&mut self, i: usize, input: Input<'_, N>) {
+    /// Hands node `i` a message that reached it: decodes it, calls the handler, and interprets its
+    /// effects. The hot path of every run, kept apart from [`Engine::dispatch`] so that an arrival
+    /// is not wrapped in an [`Input`] and matched out again.
+    fn deliver(&mut self, i: usize, from: NodeId, msg: u64, sent_at: u64, bytes: &[u8]) {
+        debug_assert!(self.effects.is_empty(), "deliver is not reentrant");
+        let id = NodeId::from(i);
+        let local = Time(self.slots[i].local(self.now));
+        // Decoded here and handed straight to the handler, not moved whole into another value
+        // first: that move loaded it in 16-byte words straight after the decoder's narrower
+        // stores, which the store buffer cannot forward. (One 8-byte load of that kind is left;
+        // inlining the decoder removes it and gains nothing: docs/benchmarks.md.)
+        let Ok(m) = codec::decode::<N::Msg>(bytes) else {
+            self.c.corrupt += 1;
+            self.drop_msg(from, id, msg, DropReason::Corrupt);
+            return;
+        };
+        self.c.delivered += 1;
+        self.c.bytes_delivered += bytes.len() as u64;
+        // The histogram's range covers every latency a run can produce; saturate rather than fail.
+        self.latency.record((self.now - sent_at).max(1));
+        if let Some(r) = &mut self.records {
+            r.push_deliver(self.now, from, id, msg, sent_at);
+        }
+        let Slot { node, rng, .. } = &mut self.slots[i];
+        let mut ctx = Context::new(id, &self.peers[i], local, rng, &mut self.effects);
+        match node {
+            Some(node) => {
+                node.on_message(from, m, &mut ctx);
+                if cfg!(debug_assertions) {
+                    node.invariants();
+                }
+            }
+            None => {
+                let strategy = self.strategy.as_mut().expect("a node without a protocol value is Byzantine");
+                strategy.on_message(from, m, &mut ctx);
+            }
+        }
+        self.effects_of::<true>(i);
+    }
+
+    /// Calls one handler of node `i` other than `on_message` (see [`Engine::deliver`]) and
+    /// interprets its effects. Not reentrant: interpreting an effect never calls a handler, so the
+    /// effects are left in (and taken from) `self.effects` directly.
+    fn dispatch(&mut self, i: usize, input: Input<N>) {
         debug_assert!(self.effects.is_empty(), "dispatch is not reentrant");
         let id = NodeId::from(i);
         let local = Time(self.slots[i].local(self.now));
-        if let Input::Arrival { from, msg, sent_at, bytes } = input {
-            // Decoded here and handed straight to the handler, not moved whole into another value
-            // first: that move loaded it in 16-byte words straight after the decoder's narrower
-            // stores, which the store buffer cannot forward. (One 8-byte load of that kind is
-            // left; inlining the decoder removes it and gains nothing: docs/benchmarks.md.)
-            let Ok(m) = codec::decode::<N::Msg>(bytes) else {
-                self.c.corrupt += 1;
-                self.drop_msg(from, id, msg, DropReason::Corrupt);
-                return;
-            };
-            self.c.delivered += 1;
-            self.c.bytes_delivered += bytes.len() as u64;
-            // The histogram's range covers every latency a run can produce; saturate rather than fail.
-            self.latency.record((self.now - sent_at).max(1));
-            if let Some(r) = &mut self.records {
-                r.push_deliver(self.now, from, id, msg, sent_at);
-            }
-            let Slot { node, rng, .. } = &mut self.slots[i];
-            let mut ctx = Context::new(id, &self.peers[i], local, rng, &mut self.effects);
-            match node {
-                Some(node) => {
-                    node.on_message(from, m, &mut ctx);
-                    if cfg!(debug_assertions) {
-                        node.invariants();
-                    }
+        let Slot { node, rng, durable, .. } = &mut self.slots[i];
+        let mut ctx = Context::new(id, &self.peers[i], local, rng, &mut self.effects);
+        match node {
+            Some(node) => {
+                match input {
+                    Input::Start => node.on_start(&mut ctx),
+                    Input::Timer(timer) => node.on_timer(timer, &mut ctx),
+                    Input::Recover => node.on_recover(durable, &mut ctx),
                 }
-                None => {
-                    let strategy = self.strategy.as_mut().expect("a node without a protocol value is Byzantine");
-                    strategy.on_message(from, m, &mut ctx);
+                if cfg!(debug_assertions) {
+                    node.invariants();
                 }
             }
-        } else {
-            let Slot { node, rng, durable, .. } = &mut self.slots[i];
-            let mut ctx = Context::new(id, &self.peers[i], local, rng, &mut self.effects);
-            match node {
-                Some(node) => {
-                    match input {
-                        Input::Start => node.on_start(&mut ctx),
-                        Input::Arrival { .. } => unreachable!("handled above"),
-                        Input::Timer(timer) => node.on_timer(timer, &mut ctx),
-                        Input::Recover => node.on_recover(durable, &mut ctx),
-                    }
-                    if cfg!(debug_assertions) {
-                        node.invariants();
-                    }
-                }
-                None => {
-                    let strategy = self.strategy.as_mut().expect("a node without a protocol value is Byzantine");
-                    match input {
-                        Input::Start | Input::Recover => strategy.on_start(&mut ctx),
-                        Input::Arrival { .. } => unreachable!("handled above"),
-                        Input::Timer(timer) => strategy.on_timer(timer, &mut ctx),
-                    }
+            None => {
+                let strategy = self.strategy.as_mut().expect("a node without a protocol value is Byzantine");
+                match input {
+                    Input::Start | Input::Recover => strategy.on_start(&mut ctx),
+                    Input::Timer(timer) => strategy.on_timer(timer, &mut ctx),
                 }
             }
         }
+        self.effects_of::<false>(i);
+    }
+
+    /// Interprets the effects node `i`'s handler left in `self.effects`, in order. Always inlined
+    /// into its two callers. `HOT` (arrivals) marshals small messages in registers: that
+    /// marshaller is inlined only where it has one caller, and called out of line it returns its
+    /// bytes through memory in a way the store buffer cannot forward, so the rarer handlers
+    /// marshal through a slice instead.
+    #[inline(always)]
+    fn effects_of<const HOT: bool>(&mut self, i: usize) {
+        let id = NodeId::from(i);
         // In order, popped off the reversed list: cheaper than a draining iterator for the one or
         // two effects a handler usually leaves.
         self.effects.reverse();
@@ -970,14 +979,20 @@ impl<'s, N: Node> Engine<'s, N> {
                     // narrower stores, which the store buffer cannot forward. Most messages fit
                     // the payload's inline buffer.
                     let to = *to;
-                    match codec::encode_small(msg) {
-                        Some((buf, len)) => {
-                            self.effects.truncate(self.effects.len() - 1);
-                            self.transmit(id, to, Payload::from_buf_and_len(buf, len));
+                    let small = if HOT {
+                        codec::encode_small(msg).map(|(buf, len)| Payload::from_buf_and_len(buf, len))
+                    } else {
+                        let mut buf = [0; 16];
+                        codec::encode_to_slice(msg, &mut buf).map(|b| Payload::from_slice(b))
+                    };
+                    match small {
+                        Some(bytes) => {
+                            self.forget_sent();
+                            self.transmit(id, to, bytes);
                         }
                         None => {
                             let bytes = Payload::from_vec(codec::encode(msg));
-                            self.effects.truncate(self.effects.len() - 1);
+                            self.forget_sent();
                             self.transmit_large(id, to, bytes);
                         }
                     }
@@ -990,13 +1005,25 @@ impl<'s, N: Node> Engine<'s, N> {
         }
     }
 
-    /// One effect of node `i`'s handler other than [`Effect::Send`], which `dispatch` marshals in
-    /// place. Always inlined into `dispatch`, its one caller.
+    /// Removes the last effect, an [`Effect::Send`] already marshalled. A message type without
+    /// drop glue is simply forgotten: the compiler then drops no field, where dropping the effect
+    /// in place would first work out which kind of effect it is.
+    #[inline(always)]
+    fn forget_sent(&mut self) {
+        if std::mem::needs_drop::<N::Msg>() {
+            self.effects.truncate(self.effects.len() - 1);
+        } else {
+            std::mem::forget(self.effects.pop());
+        }
+    }
+
+    /// One effect of node `i`'s handler other than [`Effect::Send`], which `effects_of` marshals
+    /// in place. Always inlined into `effects_of`, its one caller.
     #[inline(always)]
     fn apply(&mut self, i: usize, effect: Effect<N>) {
         let id = NodeId::from(i);
         match effect {
-            Effect::Send { .. } => unreachable!("dispatch marshals sends in place"),
+            Effect::Send { .. } => unreachable!("effects_of marshals sends in place"),
             Effect::SendBytes { to, bytes } => self.transmit_large(id, to, Payload::from_vec(bytes)),
             Effect::SetTimer { timer, after } => {
                 self.generation += 1;

@@ -206,7 +206,14 @@ impl<E> EventQueue<E> {
         };
         assert!(slot <= SLOT_MASK, "more than 2^24 events queued at once");
         let entry = Entry { time, tag: seq << SLOT_BITS | slot };
-        self.slots[slot as usize] = Slot { entry, event: Some(event) };
+        let stored = &mut self.slots[slot as usize];
+        stored.entry = entry;
+        // Written into a slot known to be free, so that no old event is dropped first (checking
+        // which kind of event it was).
+        match stored.event {
+            None => stored.event = Some(event),
+            Some(_) => unreachable!("a free slot holds no event"),
+        }
         self.len += 1;
         if self.len > self.peak {
             self.peak = self.len;
