@@ -961,10 +961,8 @@ impl<'s, N: Node> Engine<'s, N> {
     }
 
     /// Interprets the effects node `i`'s handler left in `self.effects`, in order. Always inlined
-    /// into its two callers. `HOT` (arrivals) marshals small messages in registers: that
-    /// marshaller is inlined only where it has one caller, and called out of line it returns its
-    /// bytes through memory in a way the store buffer cannot forward, so the rarer handlers
-    /// marshal through a slice instead.
+    /// into its two callers, `deliver` (`HOT`) and `dispatch`, each with its own copy of the
+    /// register marshaller (`codec::encode_small_at`), so that LLVM inlines it into both.
     #[inline(always)]
     fn effects_of<const HOT: bool>(&mut self, i: usize) {
         let id = NodeId::from(i);
@@ -979,16 +977,12 @@ impl<'s, N: Node> Engine<'s, N> {
                     // narrower stores, which the store buffer cannot forward. Most messages fit
                     // the payload's inline buffer.
                     let to = *to;
-                    let small = if HOT {
-                        codec::encode_small(msg).map(|(buf, len)| Payload::from_buf_and_len(buf, len))
-                    } else {
-                        let mut buf = [0; 16];
-                        codec::encode_to_slice(msg, &mut buf).map(|b| Payload::from_slice(b))
-                    };
+                    let small =
+                        if HOT { codec::encode_small_at::<0, _>(msg) } else { codec::encode_small_at::<1, _>(msg) };
                     match small {
-                        Some(bytes) => {
+                        Some((buf, len)) => {
                             self.forget_sent();
-                            self.transmit(id, to, bytes);
+                            self.transmit(id, to, Payload::from_buf_and_len(buf, len));
                         }
                         None => {
                             let bytes = Payload::from_vec(codec::encode(msg));
